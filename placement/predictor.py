@@ -1,0 +1,41 @@
+"""The seam between "how would this model perform here?" and "which one do we buy?".
+
+A ``Predictor`` answers the first question for many candidate offerings at once; the
+optimizer (``placement.optimizer``) answers the second the same way for every predictor,
+so the baseline heuristic and the learned models are compared on equal terms.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from placement.types import ModelProfile, Offering, Purchase
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prediction:
+    """Expected behaviour of one replica of a model on one offering.
+
+    ``rps_per_replica`` is the throughput one replica sustains while its p95 latency
+    stays within the SLO (0 when it cannot meet the SLO at any load);
+    ``p95_latency_ms`` is the p95 latency at that load.
+    """
+
+    rps_per_replica: float
+    p95_latency_ms: float
+    success_probability: float = 1.0
+    # Why the predictor thinks so: (feature description, contribution) pairs, largest first.
+    contributions: tuple[tuple[str, float], ...] = field(default=())
+
+
+class Predictor(Protocol):
+    #: None for the heuristic baseline, the registry version for learned models.
+    version: str | None
+    #: Predicted throughput is multiplied by this before sizing, as a safety margin.
+    throughput_margin: float
+
+    def predict(self, profile: ModelProfile, offerings: Sequence[Offering],
+                purchases: Sequence[Purchase]) -> list[Prediction]:
+        """One prediction per (offering, purchase) pair, in order."""
+        ...

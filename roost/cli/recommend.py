@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import click
+
+from roost.cli.options import catalog_options, json_option, load_catalog_from
+from roost.output import console, money, print_json, table
+from roost.workflows import predictor_for, recommend_fleet
+
+
+@click.command()
+@click.argument("fleet", type=click.Path(dir_okay=False))
+@json_option
+@catalog_options
+@click.option("--predictor", "predictor_kind", default="baseline", show_default=True,
+              help="baseline: the physics heuristic.")
+@click.option("--explain/--no-explain", default=True, help="Show why each choice was made (table view).")
+def recommend(fleet: str, as_json: bool, catalog_path: str | None, discounts: tuple[str, ...],
+              predictor_kind: str, explain: bool) -> None:
+    """Recommend cloud, region, instance, purchase option and replicas for every model in FLEET."""
+    catalog = load_catalog_from(catalog_path, discounts)
+    result = recommend_fleet(fleet, catalog, predictor_for(predictor_kind))
+    rec = result.recommendation
+    if as_json:
+        print_json(rec.to_dict())
+        return
+    out = console()
+    rows = []
+    for p in rec.placements:
+        c = p.chosen
+        gpu = f"{c.accelerator}×{c.accelerator_count:g}" if c.accelerator else "-"
+        rows.append((p.model, c.cloud.value, c.region, c.instance_type, gpu, c.purchase.value.replace("_", "-"),
+                     f"{c.replicas} ({c.min_replicas}-{c.max_replicas})", f"{c.predicted_rps_per_replica:,.1f}",
+                     f"{c.predicted_p95_latency_ms:,.0f}", money(c.monthly_cost_usd)))
+    out.print(table(f"Placements (catalog {rec.catalog_version}, predictor {rec.model_version or 'baseline'})",
+                    ["model", "cloud", "region", "instance", "gpu", "purchase", "replicas (min-max)",
+                     "rps/replica", "p95 ms", "$/month"], rows,
+                    right=["rps/replica", "p95 ms", "$/month"]))
+    out.print(f"\nTotal: {money(rec.monthly_cost_usd)}/month for {len(rec.placements)} models")
+    if explain:
+        for p in rec.placements:
+            out.print(f"\n[bold]{p.model}[/bold]: {p.chosen.cloud.value}/{p.chosen.region} {p.chosen.instance_type}"
+                      f" ({p.candidates_considered} candidates considered)")
+            for line in p.explanation:
+                out.print(f"  • {line}")
+            if p.alternatives:
+                alt_rows = [(a.choice.cloud.value, a.choice.region, a.choice.instance_type,
+                             a.choice.purchase.value.replace("_", "-"), a.choice.replicas,
+                             money(a.choice.monthly_cost_usd), a.reason) for a in p.alternatives]
+                out.print(table(None, ["  cloud", "region", "instance", "purchase", "replicas", "$/month", "why not"],
+                                [("  " + str(r[0]), *r[1:]) for r in alt_rows], right=["replicas", "$/month"]))
