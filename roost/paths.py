@@ -1,0 +1,22 @@
+"""Where roost keeps local state. Every location can be overridden by an environment variable.
+
+    ROOST_HOME         roost's per-user data (trained models cache)   default ~/.cache/roost
+    ROOST_STATE_DIR    a project's local state (version store)        default <project>/.roost
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def roost_home() -> Path:
+    return Path(os.environ.get("ROOST_HOME") or Path.home() / ".cache" / "roost")
+
+
+def models_dir() -> Path:
+    return roost_home() / "models"
+
+
+def state_dir(project_dir: Path) -> Path:
+    env = os.environ.get("ROOST_STATE_DIR")
+    return Path(env) if env else project_dir / ".roost"
