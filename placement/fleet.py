@@ -58,7 +58,7 @@ class ModelEntry(_Strict):
     slo: SloModel
     spot: SpotPolicy = SpotPolicy.NEVER
     clouds: list[Cloud] | None = Field(default=None, min_length=1)
-    regions: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*[0-9]$")]] | None = Field(default=None, min_length=1)
+    regions: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$")]] | None = Field(default=None, min_length=1)
     min_replicas: Annotated[int, Field(ge=1, le=1000)] = 2
     max_replicas: Annotated[int, Field(ge=1, le=10000)] | None = None
     team: Annotated[str, Field(max_length=63, pattern=r"^[a-z0-9][a-z0-9_-]*$")] | None = None
@@ -102,9 +102,9 @@ class FleetDocument(_Strict):
 
 
 _MESSAGES = {
-    "greater_than": "must be > {gt}",
-    "greater_than_equal": "must be ≥ {ge}",
-    "less_than_equal": "must be ≤ {le}",
+    "greater_than": "must be > {gt:g}",
+    "greater_than_equal": "must be ≥ {ge:g}",
+    "less_than_equal": "must be ≤ {le:g}",
     "missing": "is required",
     "string_too_long": "must be at most {max_length} characters",
     "string_too_short": "must not be empty",
@@ -310,7 +310,7 @@ def load_fleet(path: str | Path) -> Fleet:
         raise FleetError([f"{p}: fleet file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FleetError([f"{p}: cannot read fleet file: {exc}"]) from None
-    return parse_fleet_text(text, source=p.name)
+    return parse_fleet_text(text, source=str(path))
 
 
 def check_against_catalog(fleet: Fleet, regions_by_cloud: Mapping[Cloud, set[str]]) -> None:

@@ -11,15 +11,23 @@ import click
 from placement.errors import RoostError
 
 
-class BadInput(click.ClickException):
+class _Multiline(click.ClickException):
+    """Prefix every line with 'Error: ' so each problem stands alone in a CI log."""
+
+    def show(self, file=None) -> None:  # type: ignore[override]
+        for line in self.format_message().splitlines() or [""]:
+            click.echo(f"Error: {line}", err=True)
+
+
+class BadInput(_Multiline):
     exit_code = 2
 
 
-class GateFailed(click.ClickException):
+class GateFailed(_Multiline):
     exit_code = 1
 
 
-class EngineError(click.ClickException):
+class EngineError(_Multiline):
     exit_code = 3
 
 
