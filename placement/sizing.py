@@ -74,4 +74,5 @@ def size_choice(spec: ModelSpec, offering: Offering, purchase: Purchase, predict
         predicted_p95_latency_ms=prediction.p95_latency_ms,
         success_probability=prediction.success_probability,
         hourly_cost_usd=hourly,
+        on_demand_hourly_cost_usd=replicas * offering.price_hour_usd,
     )

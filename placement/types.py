@@ -258,10 +258,18 @@ class Choice:
     on_demand_base: int = 0
     guest_accelerator: str | None = None
     success_probability: float | None = None
+    # What the same replicas would cost all on-demand: the reference for spot savings.
+    on_demand_hourly_cost_usd: float | None = None
 
     @property
     def monthly_cost_usd(self) -> float:
         return self.hourly_cost_usd * HOURS_PER_MONTH
+
+    @property
+    def spot_savings_monthly_usd(self) -> float:
+        if self.on_demand_hourly_cost_usd is None:
+            return 0.0
+        return max(0.0, self.on_demand_hourly_cost_usd - self.hourly_cost_usd) * HOURS_PER_MONTH
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -285,6 +293,8 @@ class Choice:
             "success_probability": None if self.success_probability is None else round(self.success_probability, 4),
             "hourly_cost_usd": round(self.hourly_cost_usd, 4),
             "monthly_cost_usd": round(self.monthly_cost_usd, 2),
+            "on_demand_hourly_cost_usd": None if self.on_demand_hourly_cost_usd is None
+            else round(self.on_demand_hourly_cost_usd, 4),
         }
 
     @classmethod
@@ -305,6 +315,8 @@ class Choice:
             predicted_p95_latency_ms=float(data["predicted_p95_latency_ms"]),
             success_probability=data.get("success_probability"),
             hourly_cost_usd=float(data["hourly_cost_usd"]),
+            on_demand_hourly_cost_usd=None if data.get("on_demand_hourly_cost_usd") is None
+            else float(data["on_demand_hourly_cost_usd"]),
         )
 
 

@@ -127,3 +127,35 @@ def test_recommendation_is_deterministic(catalog, project_root):
     b = recommend(fleet, catalog, HeuristicPredictor()).to_dict()
     assert a == b
     assert a["model_version"] is None and a["catalog_version"] == catalog.version
+
+
+def test_cost_summary_groups_by_team_and_cloud_and_counts_spot_savings(catalog, project_root):
+    from placement.costs import summarize
+    from placement.fleet import load_fleet
+    from placement.plan import DeploymentPlan
+
+    fleet = load_fleet(project_root / "examples/fleet.yaml")
+    rec = recommend(fleet, catalog, HeuristicPredictor())
+    plan = DeploymentPlan.from_recommendation(fleet, rec)
+    summary = summarize(plan.deployments)
+    assert summary.monthly_cost_usd == pytest.approx(rec.monthly_cost_usd)
+    assert sum(summary.by_team.values()) == pytest.approx(summary.monthly_cost_usd)
+    assert sum(summary.by_cloud.values()) == pytest.approx(summary.monthly_cost_usd)
+    spot = [d for d in plan.deployments if d.choice.purchase is Purchase.SPOT]
+    assert spot, "the example fleet lets some models run on spot"
+    expected = sum((d.choice.on_demand_hourly_cost_usd - d.choice.hourly_cost_usd) * 730 for d in spot)
+    assert summary.spot_savings_monthly_usd == pytest.approx(expected)
+    assert summary.spot_savings_monthly_usd > 0
+
+
+def test_plan_round_trips_through_json(catalog, project_root):
+    import json
+
+    from placement.fleet import load_fleet
+    from placement.plan import DeploymentPlan
+
+    fleet = load_fleet(project_root / "examples/fleet.yaml")
+    plan = DeploymentPlan.from_recommendation(fleet, recommend(fleet, catalog, HeuristicPredictor()))
+    again = DeploymentPlan.from_dict(json.loads(json.dumps(plan.to_dict())))
+    assert again.decisions_sha256() == plan.decisions_sha256()
+    assert again.deployments[0].choice.cloud == plan.deployments[0].choice.cloud
