@@ -291,10 +291,12 @@ class Choice:
             "predicted_rps_per_replica": round(self.predicted_rps_per_replica, 3),
             "predicted_p95_latency_ms": round(self.predicted_p95_latency_ms, 2),
             "success_probability": None if self.success_probability is None else round(self.success_probability, 4),
-            "hourly_cost_usd": round(self.hourly_cost_usd, 4),
-            "monthly_cost_usd": round(self.monthly_cost_usd, 2),
+            # Monthly is derived from the rounded hourly figure so that a plan read back
+            # from JSON serializes to the same bytes (and the same decisions hash).
+            "hourly_cost_usd": round(self.hourly_cost_usd, 6),
+            "monthly_cost_usd": round(round(self.hourly_cost_usd, 6) * HOURS_PER_MONTH, 2),
             "on_demand_hourly_cost_usd": None if self.on_demand_hourly_cost_usd is None
-            else round(self.on_demand_hourly_cost_usd, 4),
+            else round(self.on_demand_hourly_cost_usd, 6),
         }
 
     @classmethod
