@@ -4,23 +4,36 @@ The choice is the cheapest sized candidate whose predictions meet the SLO, the s
 threshold, the budget and ``max_replicas``; ties break on (cloud, region, instance type,
 purchase) so the same inputs always give the same decision. Spot ``prefer`` ranks every
 feasible spot candidate before on-demand ones.
+
+A model has hundreds of candidates and a fleet may have a thousand models, so sizing,
+filtering and ranking run over numpy arrays (``_size_arrays`` is ``sizing.size_choice``
+over arrays; a test keeps them equal), and ``Scored`` objects with a full ``Choice`` are
+built only for the candidates a placement reports: the winner, its alternatives and the
+cheapest rejects. Predictors that can answer with arrays (``ArrayPredictor``) skip the
+per-candidate ``Prediction`` objects too.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from placement.candidates import Candidate, enumerate_candidates, scope_label
 from placement.catalog import Catalog
 from placement.errors import InfeasibleError
-from placement.predictor import Prediction, Predictor
-from placement.sizing import size_choice
+from placement.predictor import ArrayPredictor, Prediction, Predictor
+from placement.sizing import size_choice, spot_headroom
 from placement.types import (
-    Alternative, Choice, Fleet, ModelSpec, Placement, Purchase, Recommendation, SpotPolicy,
+    HOURS_PER_MONTH, Alternative, Choice, Fleet, ModelSpec, Offering, Placement, Purchase, Recommendation,
+    SpotPolicy,
 )
 
 MIN_SUCCESS_PROBABILITY = 0.90
 MAX_ALTERNATIVES = 5
+
+Explain = Callable[[ModelSpec, "Scored", Sequence["Scored"]], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -35,26 +48,200 @@ class Scored:
         return self.rejection is None
 
 
+# Rejection codes, in the order the checks apply (the first failing check is the reason).
+_OK, _IDLE, _SUCCESS, _P95, _MAX_REPLICAS, _BUDGET = range(6)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Every candidate of one model, predicted and sized, as parallel arrays."""
+
+    spec: ModelSpec
+    candidates: tuple[Candidate, ...]
+    rps: np.ndarray
+    p95: np.ndarray
+    success: np.ndarray
+    predictions: Sequence[Prediction] | None  # when the predictor returned objects
+    replicas: np.ndarray
+    monthly: np.ndarray
+    code: np.ndarray
+    throughput_margin: float
+    arrays: _OfferingArrays
+    pos: np.ndarray    # catalog position of each candidate's offering
+    spot: np.ndarray   # purchase is spot
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def prediction(self, i: int) -> Prediction:
+        if self.predictions is not None:
+            return self.predictions[i]
+        return Prediction(rps_per_replica=float(self.rps[i]), p95_latency_ms=float(self.p95[i]),
+                          success_probability=float(self.success[i]))
+
+    def scored(self, i: int) -> Scored:
+        cand = self.candidates[i]
+        pred = self.prediction(i)
+        if self.code[i] == _IDLE:
+            return Scored(cand, pred, None, f"p95 {pred.p95_latency_ms:,.0f} ms even when idle > "
+                                            f"SLO {self.spec.slo_p95_latency_ms:g} ms")
+        choice = size_choice(self.spec, cand.offering, cand.purchase, pred,
+                             throughput_margin=self.throughput_margin)
+        return Scored(cand, pred, choice, _rejection(self.spec, choice, pred))
+
+
+class _LazyScored(Sequence[Scored]):
+    """A read-only list of ``Scored`` built on first access, in a given order."""
+
+    def __init__(self, table: _Table, order: np.ndarray):
+        self._table = table
+        self._order = order
+        self._cache: dict[int, Scored] = {}
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index not in self._cache:
+            self._cache[index] = self._table.scored(int(self._order[index]))
+        return self._cache[index]
+
+
+def _predict(predictor: Predictor, spec: ModelSpec, cands: Sequence[Candidate],
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Sequence[Prediction] | None]:
+    offerings = [c.offering for c in cands]
+    purchases = [c.purchase for c in cands]
+    if isinstance(predictor, ArrayPredictor):
+        rps, p95, success = predictor.predict_arrays(spec.profile, offerings, purchases)
+        return (np.asarray(rps, dtype=float), np.asarray(p95, dtype=float), np.asarray(success, dtype=float),
+                None)
+    preds = predictor.predict(spec.profile, offerings, purchases)
+    if len(preds) != len(cands):
+        raise ValueError(f"predictor returned {len(preds)} predictions for {len(cands)} candidates")
+    rps = np.fromiter((p.rps_per_replica for p in preds), dtype=float, count=len(preds))
+    p95 = np.fromiter((p.p95_latency_ms for p in preds), dtype=float, count=len(preds))
+    success = np.fromiter((p.success_probability for p in preds), dtype=float, count=len(preds))
+    return rps, p95, success, preds
+
+
+def _replicas_for(load: float, capacity: np.ndarray) -> np.ndarray:
+    # sizing.replicas_for_peak over arrays (same epsilon).
+    return np.maximum(1.0, np.ceil(load / capacity - 1e-9))
+
+
+class _OfferingArrays:
+    """Per-offering figures the sizing and ranking read, as arrays indexed by catalog position."""
+
+    def __init__(self, offerings: tuple[Offering, ...]):
+        self.offerings = offerings  # held so that the ids below stay valid
+        self.position = {id(o): i for i, o in enumerate(offerings)}
+        self.price = np.array([o.price_hour_usd for o in offerings], dtype=float)
+        self.spot_price = np.array([o.spot_price_hour_usd or o.price_hour_usd for o in offerings], dtype=float)
+        self.headroom = np.array([spot_headroom(o) for o in offerings], dtype=float)
+        self.cloud = [o.cloud.value for o in offerings]
+        # Dense rank of (cloud, region, instance type): the name part of the tie-break.
+        keys = [(o.cloud.value, o.region, o.instance_type) for o in offerings]
+        dense = {k: r for r, k in enumerate(sorted(set(keys)))}
+        self.name_rank = np.array([dense[k] for k in keys], dtype=np.int64)
+
+    def positions(self, cands: Sequence[Candidate]) -> np.ndarray:
+        pos = self.position
+        return np.fromiter((pos[id(c.offering)] for c in cands), dtype=np.int64, count=len(cands))
+
+
+_ARRAYS: dict[int, _OfferingArrays] = {}
+
+
+def _offering_arrays(catalog: Catalog, cands: Sequence[Candidate]) -> tuple[_OfferingArrays, np.ndarray]:
+    """The catalog's arrays (built once per catalog object) and each candidate's position in them."""
+    cached = _ARRAYS.get(id(catalog.offerings))
+    if cached is None or cached.offerings is not catalog.offerings:
+        if len(_ARRAYS) >= 8:
+            _ARRAYS.clear()
+        cached = _ARRAYS[id(catalog.offerings)] = _OfferingArrays(catalog.offerings)
+    try:
+        return cached, cached.positions(cands)
+    except KeyError:  # candidates not drawn from this catalog object
+        own = _OfferingArrays(tuple(c.offering for c in cands))
+        return own, np.arange(len(cands))
+
+
+def _size_arrays(spec: ModelSpec, arrays: _OfferingArrays, pos: np.ndarray, spot: np.ndarray, rps: np.ndarray,
+                 margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """(replicas, hourly cost) of ``sizing.size_choice`` for every candidate with rps > 0."""
+    price = arrays.price[pos]
+    spot_price = arrays.spot_price[pos]
+    headroom = arrays.headroom[pos]
+    n = len(pos)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        capacity = rps * margin
+        needed = _replicas_for(spec.load.peak_rps, capacity)
+        needed = np.where(spot, np.maximum(needed + 1, np.ceil(needed * (1 + headroom))), needed)
+        replicas = np.maximum(float(spec.min_replicas), needed)
+        floor = np.full(n, float(spec.min_replicas))
+        if spec.load.mean_rps:
+            floor = np.maximum(floor, _replicas_for(spec.load.mean_rps, capacity))
+        min_replicas = np.minimum(replicas, floor)
+        on_demand_base = np.zeros(n)
+        if spec.spot is SpotPolicy.ALLOW:
+            on_demand_base = np.where(spot, np.maximum(1.0, np.ceil(min_replicas / 2)), 0.0)
+        # inf replicas where rps is 0; those are rejected anyway
+        hourly = np.where(spot, on_demand_base * price + (replicas - on_demand_base) * spot_price,
+                          replicas * price)
+    return replicas, hourly
+
+
+def _table(spec: ModelSpec, catalog: Catalog, predictor: Predictor) -> _Table:
+    enum = enumerate_candidates(spec, catalog)
+    if not enum.candidates:
+        raise InfeasibleError(spec.name, enum.binding_constraint or "nothing fits")
+    cands = enum.candidates
+    rps, p95, success, preds = _predict(predictor, spec, cands)
+    margin = predictor.throughput_margin
+    arrays, pos = _offering_arrays(catalog, cands)
+    spot = np.fromiter((c.purchase is Purchase.SPOT for c in cands), dtype=bool, count=len(cands))
+    replicas, hourly = _size_arrays(spec, arrays, pos, spot, rps, margin)
+    monthly = hourly * HOURS_PER_MONTH
+    code = np.full(len(cands), _OK)
+    checks = [
+        (_BUDGET, monthly > spec.budget_monthly_usd if spec.budget_monthly_usd is not None else None),
+        (_MAX_REPLICAS, replicas > spec.max_replicas if spec.max_replicas is not None else None),
+        (_P95, p95 > spec.slo_p95_latency_ms),
+        (_SUCCESS, success < MIN_SUCCESS_PROBABILITY),
+        (_IDLE, ~(rps > 0)),
+    ]
+    for value, mask in checks:  # reversed priority: the earliest check overwrites later ones
+        if mask is not None:
+            code = np.where(mask, value, code)
+    return _Table(spec=spec, candidates=cands, rps=rps, p95=p95, success=success, predictions=preds,
+                  replicas=replicas, monthly=monthly, code=code, throughput_margin=margin, arrays=arrays, pos=pos,
+                  spot=spot)
+
+
+def _rank_order(table: _Table, indices: np.ndarray) -> np.ndarray:
+    """``indices`` sorted by ``rank_key``: spot-prefer rank, cost, then names (stable)."""
+    prefer = np.zeros(len(indices))
+    if table.spec.spot is SpotPolicy.PREFER:
+        prefer = (~table.spot[indices]).astype(float)
+    cost = np.round(table.monthly[indices], 6)
+    # "on_demand" sorts before "spot", as the purchase values do.
+    order = np.lexsort((table.spot[indices], table.arrays.name_rank[table.pos[indices]], cost, prefer))
+    return indices[order]
+
+
 def score_candidates(spec: ModelSpec, catalog: Catalog, predictor: Predictor) -> list[Scored]:
     """Every enumerated candidate, predicted and sized, with the constraint it violates if any.
 
     Raises InfeasibleError when enumeration leaves nothing to predict.
     """
-    enum = enumerate_candidates(spec, catalog)
-    if not enum.candidates:
-        raise InfeasibleError(spec.name, enum.binding_constraint or "nothing fits")
-    cands = enum.candidates
-    predictions = predictor.predict(spec.profile, [c.offering for c in cands], [c.purchase for c in cands])
-    scored = []
-    for cand, pred in zip(cands, predictions, strict=True):
-        if pred.rps_per_replica <= 0:
-            scored.append(Scored(cand, pred, None,
-                                 f"p95 {pred.p95_latency_ms:,.0f} ms even when idle > SLO {spec.slo_p95_latency_ms:g} ms"))
-            continue
-        choice = size_choice(spec, cand.offering, cand.purchase, pred,
-                             throughput_margin=predictor.throughput_margin)
-        scored.append(Scored(cand, pred, choice, _rejection(spec, choice, pred)))
-    return scored
+    table = _table(spec, catalog, predictor)
+    return [table.scored(i) for i in range(len(table))]
 
 
 def _rejection(spec: ModelSpec, choice: Choice, pred: Prediction) -> str | None:
@@ -106,43 +293,69 @@ def _binding_constraint(spec: ModelSpec, scored: Sequence[Scored]) -> str:
     return f"no offering in {scope} meets every constraint (cheapest rejected: {cheapest.rejection})"
 
 
-def place(spec: ModelSpec, catalog: Catalog, predictor: Predictor,
-          explain: Callable[[ModelSpec, Scored, list[Scored]], tuple[str, ...]] | None = None) -> Placement:
-    scored = score_candidates(spec, catalog, predictor)
-    feasible = sorted((s for s in scored if s.feasible), key=rank_key(spec))
-    if not feasible:
-        raise InfeasibleError(spec.name, _binding_constraint(spec, scored))
+_REASON_WORDS = {
+    _IDLE: "miss the SLO even when idle",
+    _SUCCESS: f"predicted success < {MIN_SUCCESS_PROBABILITY:.0%}",
+    _P95: "predicted p95 > SLO",
+    _MAX_REPLICAS: "need more than max_replicas",
+    _BUDGET: "over budget",
+}
+
+
+def _cheaper_rejections(table: _Table, best: int) -> str | None:
+    """'38 cheaper candidates rejected: 30 predicted p95 > SLO, 8 …' — the runners-up's binding constraints."""
+    cheaper = (table.code != _OK) & np.isfinite(table.monthly) & (table.monthly < table.monthly[best])
+    if not cheaper.any():
+        return None
+    counts = Counter(int(c) for c in table.code[cheaper])
+    parts = ", ".join(f"{n} {_REASON_WORDS[c]}" for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{int(cheaper.sum())} cheaper candidates rejected: {parts}"
+
+
+def place(spec: ModelSpec, catalog: Catalog, predictor: Predictor, explain: Explain | None = None) -> Placement:
+    table = _table(spec, catalog, predictor)
+    feasible_idx = np.flatnonzero(table.code == _OK)
+    if not len(feasible_idx):
+        raise InfeasibleError(spec.name, _binding_constraint(spec, [table.scored(i) for i in range(len(table))]))
+    order = _rank_order(table, feasible_idx)
+    feasible = _LazyScored(table, order)
     best = feasible[0]
     assert best.choice is not None
-    alternatives = _alternatives(spec, best, feasible, scored)
+    alternatives = _alternatives(table, order, feasible)
     explanation = (explain or default_explanation)(spec, best, feasible)
+    rejected = _cheaper_rejections(table, int(order[0]))
+    if rejected:
+        explanation = (*explanation, rejected)
     confidence = _confidence(best, feasible)
     return Placement(model=spec.name, chosen=best.choice, alternatives=alternatives,
-                     explanation=explanation, confidence=confidence, candidates_considered=len(scored))
+                     explanation=explanation, confidence=confidence, candidates_considered=len(table))
 
 
-def _alternatives(spec: ModelSpec, best: Scored, feasible: list[Scored], scored: list[Scored]) -> tuple[Alternative, ...]:
-    """Best feasible option on each other cloud, then the next cheapest, then cheaper rejects."""
+def _alternatives(table: _Table, order: np.ndarray, feasible: _LazyScored) -> tuple[Alternative, ...]:
+    """Best feasible option on each other cloud, then the next cheapest, then the cheapest reject."""
+    best = feasible[0]
     assert best.choice is not None
-    picked: list[Scored] = []
-    seen = {best.choice.key}
-    for s in feasible[1:]:
-        if s.choice.cloud not in {p.choice.cloud for p in picked} | {best.choice.cloud}:  # type: ignore[union-attr]
-            picked.append(s)
-            seen.add(s.choice.key)  # type: ignore[union-attr]
-    for s in feasible[1:]:
+    clouds = np.array(table.arrays.cloud)[table.pos[order]]
+    picked: list[int] = []  # positions in ``order``
+    for cloud in dict.fromkeys(clouds[1:]):
+        if cloud != best.choice.cloud.value:
+            picked.append(int(np.flatnonzero(clouds[1:] == cloud)[0]) + 1)
+    picked.sort()
+    seen = {best.choice.key} | {feasible[k].choice.key for k in picked}  # type: ignore[union-attr]
+    for k in range(1, len(order)):
         if len(picked) >= MAX_ALTERNATIVES - 1:
             break
-        if s.choice.key not in seen:  # type: ignore[union-attr]
-            picked.append(s)
-            seen.add(s.choice.key)  # type: ignore[union-attr]
-    cheaper_rejects = sorted((s for s in scored if s.choice is not None and not s.feasible
-                              and s.choice.monthly_cost_usd < best.choice.monthly_cost_usd),
-                             key=lambda s: s.choice.monthly_cost_usd)  # type: ignore[union-attr]
-    out = [Alternative(choice=s.choice, feasible=True,  # type: ignore[arg-type]
-                       reason=_delta_reason(s.choice, best.choice)) for s in picked]  # type: ignore[arg-type]
-    if cheaper_rejects:
-        s = cheaper_rejects[0]
+        key = feasible[k].choice.key  # type: ignore[union-attr]
+        if key not in seen:
+            picked.append(k)
+            seen.add(key)
+    out = [Alternative(choice=feasible[k].choice, feasible=True,  # type: ignore[arg-type]
+                       reason=_delta_reason(feasible[k].choice, best.choice))  # type: ignore[arg-type]
+           for k in picked]
+    rejects = np.flatnonzero((table.code != _OK) & (table.code != _IDLE)
+                             & (table.monthly < best.choice.monthly_cost_usd))
+    if len(rejects):
+        s = table.scored(int(rejects[np.argmin(table.monthly[rejects])]))
         out.append(Alternative(choice=s.choice, feasible=False, reason=f"rejected: {s.rejection}"))  # type: ignore[arg-type]
     return tuple(out[:MAX_ALTERNATIVES])
 
@@ -152,7 +365,7 @@ def _delta_reason(alt: Choice, chosen: Choice) -> str:
     return f"${delta:+,.0f}/month vs chosen" if abs(delta) >= 0.5 else "same cost; lost the tie-break"
 
 
-def _confidence(best: Scored, feasible: list[Scored]) -> float:
+def _confidence(best: Scored, feasible: Sequence[Scored]) -> float:
     """How clearly the winner wins: its success probability, discounted when runner-up is within 5%."""
     conf = best.prediction.success_probability
     if len(feasible) > 1 and best.choice and feasible[1].choice:
@@ -161,7 +374,7 @@ def _confidence(best: Scored, feasible: list[Scored]) -> float:
     return conf
 
 
-def default_explanation(spec: ModelSpec, best: Scored, feasible: list[Scored]) -> tuple[str, ...]:
+def default_explanation(spec: ModelSpec, best: Scored, feasible: Sequence[Scored]) -> tuple[str, ...]:
     c = best.choice
     o = best.candidate.offering
     assert c is not None
@@ -174,19 +387,22 @@ def default_explanation(spec: ModelSpec, best: Scored, feasible: list[Scored]) -
                      f"and {o.vcpus} vCPUs")
     lines.append(f"throughput: {c.predicted_rps_per_replica:,.2f} rps per replica at p95 "
                  f"{c.predicted_p95_latency_ms:,.0f} ms (SLO {spec.slo_p95_latency_ms:g} ms)")
-    sizing = f"replicas: {c.replicas} for peak {spec.load.peak_rps:g} rps"
-    if c.purchase is Purchase.SPOT:
-        sizing += " incl. spot interruption headroom"
-        if c.on_demand_base:
-            sizing += f", {c.on_demand_base} on-demand base"
-    lines.append(sizing + f"; autoscaling {c.min_replicas}–{c.max_replicas}")
+    lines.append(sizing_line(spec, c))
     lines.append(f"cost: cheapest of {len(feasible)} feasible candidates at ${c.monthly_cost_usd:,.0f}/month "
                  f"({c.purchase.value.replace('_', '-')}, spot policy: {spec.spot.value})")
     return tuple(lines)
 
 
-def recommend(fleet: Fleet, catalog: Catalog, predictor: Predictor,
-              explain: Callable[[ModelSpec, Scored, list[Scored]], tuple[str, ...]] | None = None,
+def sizing_line(spec: ModelSpec, c: Choice) -> str:
+    sizing = f"replicas: {c.replicas} for peak {spec.load.peak_rps:g} rps"
+    if c.purchase is Purchase.SPOT:
+        sizing += " incl. spot interruption headroom"
+        if c.on_demand_base:
+            sizing += f", {c.on_demand_base} on-demand base"
+    return sizing + f"; autoscaling {c.min_replicas}–{c.max_replicas}"
+
+
+def recommend(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain: Explain | None = None,
               on_progress: Callable[[int, int], None] | None = None) -> Recommendation:
     """Place every model of a fleet; raise InfeasibleError for the first model with no placement.
 
@@ -201,15 +417,18 @@ def recommend(fleet: Fleet, catalog: Catalog, predictor: Predictor,
                           placements=tuple(placements))
 
 
-def recommend_all(fleet: Fleet, catalog: Catalog, predictor: Predictor,
-                  explain: Callable[[ModelSpec, Scored, list[Scored]], tuple[str, ...]] | None = None,
+def recommend_all(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain: Explain | None = None,
+                  on_progress: Callable[[int, int], None] | None = None,
                   ) -> tuple[Recommendation, list[InfeasibleError]]:
     placements, failures = [], []
-    for spec in fleet.models:
+    for i, spec in enumerate(fleet.models):
         try:
             placements.append(place(spec, catalog, predictor, explain))
         except InfeasibleError as exc:
             failures.append(exc)
+        if on_progress:
+            on_progress(i + 1, len(fleet.models))
     rec = Recommendation(catalog_version=catalog.version, model_version=predictor.version,
                          placements=tuple(placements))
     return rec, failures
+

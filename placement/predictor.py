@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+import numpy as np
 
 from placement.types import ModelProfile, Offering, Purchase
 
@@ -39,3 +41,21 @@ class Predictor(Protocol):
                 purchases: Sequence[Purchase]) -> list[Prediction]:
         """One prediction per (offering, purchase) pair, in order."""
         ...
+
+
+@runtime_checkable
+class ArrayPredictor(Protocol):
+    """A predictor that can also answer with arrays, sparing a fleet-sized list of objects.
+
+    ``predict_arrays`` returns (rps_per_replica, p95_latency_ms, success_probability), one
+    entry per (offering, purchase) pair, equal to what ``predict`` would return.
+    """
+
+    version: str | None
+    throughput_margin: float
+
+    def predict(self, profile: ModelProfile, offerings: Sequence[Offering],
+                purchases: Sequence[Purchase]) -> list[Prediction]: ...
+
+    def predict_arrays(self, profile: ModelProfile, offerings: Sequence[Offering],
+                       purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
