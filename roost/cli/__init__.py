@@ -20,6 +20,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("roost.cli.recommend", "recommend"),
     ("roost.cli.catalog", "catalog"),
     ("roost.cli.init", "init"),
+    ("roost.cli.history", "history"),
 )
 
 
