@@ -1,0 +1,375 @@
+"""Stack settings: the committed plan plus the cloud settings a user keeps in ``Pulumi.<stack>.yaml``.
+
+This is the only module that calls ``pulumi.Config``. ``parse_settings`` is pure (a
+mapping in, a frozen ``StackSettings`` out) so it is tested without Pulumi; ``load``
+reads the keys from the running stack's config and hands them to it.
+
+Keys (all namespaced ``roost:``; objects may be YAML objects or JSON strings):
+
+    plan                      the committed DeploymentPlan (written by `roost plan`)
+    planVersion               version number from roost's version store (tag roost-version)
+    publicEndpoint            true → internet-facing load balancers (default: internal)
+    aws     {vpcId, subnetIds, certificateArn, amiOverrides, rootDeviceName, ingressCidrs}
+    gcp     {project, network, subnetwork, certificate, proxyOnlySubnetCidr,
+             createProxyOnlySubnet, cloudNat, imageOverrides, ingressCidrs}
+    azure   {addressSpace, adminUsername, adminSshPublicKey, imageOverrides, ingressCidrs}
+    allowedRegions            [region, …]   policy: where fleets may run
+    allowedInstanceFamilies   [family or glob, …]   policy: what they may run on
+    budgets  {stack: usd, teams: {team: usd}}   policy: monthly caps
+    secrets  {name: value}    Pulumi secrets (`pulumi config set --secret roost:secrets.NAME …`)
+    secretRefs {name: {aws: ARN, gcp: projects/P/secrets/S, azure: {vaultId, secretName}}}
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from placement.errors import InputError, did_you_mean
+from placement.plan import DeploymentPlan
+from placement.types import Cloud
+from stacks.naming import UNVERSIONED
+from stacks.policy.rules import Budgets, PolicyConfig
+
+KEYS = ("plan", "planVersion", "publicEndpoint", "aws", "gcp", "azure", "allowedRegions",
+        "allowedInstanceFamilies", "budgets", "secrets", "secretRefs")
+AWS_KEYS = ("vpcId", "subnetIds", "certificateArn", "amiOverrides", "rootDeviceName", "ingressCidrs")
+GCP_KEYS = ("project", "network", "subnetwork", "certificate", "proxyOnlySubnetCidr", "createProxyOnlySubnet",
+            "cloudNat", "imageOverrides", "ingressCidrs")
+AZURE_KEYS = ("addressSpace", "adminUsername", "adminSshPublicKey", "imageOverrides", "ingressCidrs")
+PUBLIC_CIDRS = ("0.0.0.0/0",)
+
+
+class SettingsError(InputError):
+    """Every problem in a stack's roost settings, one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsSettings:
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    certificate_arn: str | None = None
+    ami_overrides: Mapping[str, str] = field(default_factory=dict)
+    root_device_name: str = "/dev/xvda"
+    ingress_cidrs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GcpSettings:
+    project: str | None = None
+    network: str = "default"
+    subnetwork: str | None = None
+    certificate: str | None = None
+    proxy_only_subnet_cidr: str = "10.129.252.0/23"
+    create_proxy_only_subnet: bool = True
+    cloud_nat: bool = True
+    image_overrides: Mapping[str, str] = field(default_factory=dict)
+    ingress_cidrs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AzureSettings:
+    address_space: str = "10.42.0.0/16"
+    admin_username: str = "roost"
+    admin_ssh_public_key: str | None = None
+    image_overrides: Mapping[str, str] = field(default_factory=dict)
+    ingress_cidrs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretRef:
+    """An existing secret in a cloud's secret store that roost grants read access to."""
+
+    aws_arn: str | None = None
+    gcp_name: str | None = None          # projects/P/secrets/S
+    azure_vault_id: str | None = None
+    azure_secret_name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackSettings:
+    stack: str
+    plan: DeploymentPlan
+    plan_version: str = UNVERSIONED
+    public_endpoint: bool = False
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    gcp: GcpSettings = field(default_factory=GcpSettings)
+    azure: AzureSettings = field(default_factory=AzureSettings)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    # Values are opaque here (Pulumi secret Outputs at run time); only their presence matters.
+    secret_values: Mapping[str, Any] = field(default_factory=dict)
+    secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
+
+    def clouds(self) -> set[Cloud]:
+        return {d.choice.cloud for d in self.plan.deployments}
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"roost:{where}: {message}")
+
+
+def _as_object(value: Any, where: str, problems: _Problems, kind: type = dict) -> Any:
+    if value is None:
+        return kind()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            problems.add(where, f"is not valid JSON ({exc.msg})")
+            return kind()
+    if not isinstance(value, kind):
+        problems.add(where, f"must be {'an object' if kind is dict else 'a list'}, got {type(value).__name__}")
+        return kind()
+    return value
+
+
+def _as_bool(value: Any, where: str, problems: _Problems, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    problems.add(where, f"must be true or false, got {value!r}")
+    return default
+
+
+def _as_str(value: Any, where: str, problems: _Problems) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        problems.add(where, f"must be a string, got {type(value).__name__}")
+        return None
+    return value
+
+
+def _as_str_list(value: Any, where: str, problems: _Problems) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = _as_object(value, where, problems, list)
+    if not all(isinstance(x, str) and x for x in items):
+        problems.add(where, "must be a list of non-empty strings")
+        return None
+    return tuple(items)
+
+
+def _as_cidrs(value: Any, where: str, problems: _Problems) -> tuple[str, ...] | None:
+    cidrs = _as_str_list(value, where, problems)
+    for c in cidrs or ():
+        try:
+            ipaddress.ip_network(c, strict=False)
+        except ValueError:
+            problems.add(where, f"{c!r} is not a CIDR range such as 10.0.0.0/8")
+    return cidrs
+
+
+def _as_str_map(value: Any, where: str, problems: _Problems) -> dict[str, str]:
+    mapping = _as_object(value, where, problems)
+    for k, v in mapping.items():
+        if not isinstance(v, str) or not v:
+            problems.add(f"{where}.{k}", "must be a non-empty string")
+    return {k: v for k, v in mapping.items() if isinstance(v, str) and v}
+
+
+def _unknown_keys(obj: Mapping[str, Any], allowed: Sequence[str], where: str, problems: _Problems) -> None:
+    for key in obj:
+        if key not in allowed:
+            problems.add(f"{where}.{key}" if where else key,
+                         f"unknown setting{did_you_mean(key, allowed)}; known: {', '.join(allowed)}")
+
+
+def _usd(value: Any, where: str, problems: _Problems) -> float | None:
+    if value is None:
+        return None
+    try:
+        usd = float(value)
+    except (TypeError, ValueError):
+        problems.add(where, f"must be a number of US dollars per month, got {value!r}")
+        return None
+    if usd < 0:
+        problems.add(where, "must not be negative")
+        return None
+    return usd
+
+
+def _parse_plan(value: Any, problems: _Problems) -> DeploymentPlan | None:
+    if value is None:
+        problems.add("plan", "is not set: run `roost plan FLEET --stack STACK` first")
+        return None
+    obj = _as_object(value, "plan", problems)
+    if not obj:
+        return None
+    try:
+        return DeploymentPlan.from_dict(obj)
+    except InputError as exc:
+        problems.add("plan", str(exc))
+        return None
+
+
+def _parse_secret_refs(value: Any, problems: _Problems) -> dict[str, SecretRef]:
+    refs: dict[str, SecretRef] = {}
+    for name, ref in _as_object(value, "secretRefs", problems).items():
+        where = f"secretRefs.{name}"
+        if not isinstance(ref, dict):
+            problems.add(where, "must be an object with aws, gcp and/or azure")
+            continue
+        _unknown_keys(ref, ("aws", "gcp", "azure"), where, problems)
+        aws_arn = _as_str(ref.get("aws"), f"{where}.aws", problems)
+        if aws_arn and not aws_arn.startswith("arn:"):
+            problems.add(f"{where}.aws", "must be a Secrets Manager ARN (arn:aws:secretsmanager:…)")
+        gcp_name = _as_str(ref.get("gcp"), f"{where}.gcp", problems)
+        if gcp_name and not (gcp_name.startswith("projects/") and "/secrets/" in gcp_name):
+            problems.add(f"{where}.gcp", "must look like projects/PROJECT/secrets/NAME")
+        azure = ref.get("azure")
+        vault_id = secret_name = None
+        if azure is not None:
+            if not isinstance(azure, dict) or not azure.get("vaultId") or not azure.get("secretName"):
+                problems.add(f"{where}.azure", "must be an object with vaultId and secretName")
+            else:
+                vault_id, secret_name = str(azure["vaultId"]), str(azure["secretName"])
+        refs[name] = SecretRef(aws_arn=aws_arn, gcp_name=gcp_name, azure_vault_id=vault_id,
+                               azure_secret_name=secret_name)
+    return refs
+
+
+def parse_settings(raw: Mapping[str, Any], *, stack: str) -> StackSettings:
+    """Validate and type a stack's ``roost:*`` config (keys without the ``roost:`` prefix).
+
+    Raises SettingsError listing every problem, each naming its key."""
+    problems = _Problems()
+    _unknown_keys({k: v for k, v in raw.items() if not k.startswith("secrets.")}, KEYS, "", problems)
+    plan = _parse_plan(raw.get("plan"), problems)
+
+    version = raw.get("planVersion")
+    plan_version = UNVERSIONED if version in (None, "") else str(version)
+
+    aws_raw = _as_object(raw.get("aws"), "aws", problems)
+    _unknown_keys(aws_raw, AWS_KEYS, "aws", problems)
+    subnet_ids = _as_str_list(aws_raw.get("subnetIds"), "aws.subnetIds", problems) or ()
+    aws = AwsSettings(
+        vpc_id=_as_str(aws_raw.get("vpcId"), "aws.vpcId", problems),
+        subnet_ids=subnet_ids,
+        certificate_arn=_as_str(aws_raw.get("certificateArn"), "aws.certificateArn", problems),
+        ami_overrides=_as_str_map(aws_raw.get("amiOverrides"), "aws.amiOverrides", problems),
+        root_device_name=_as_str(aws_raw.get("rootDeviceName"), "aws.rootDeviceName", problems) or "/dev/xvda",
+        ingress_cidrs=_as_cidrs(aws_raw.get("ingressCidrs"), "aws.ingressCidrs", problems),
+    )
+    if subnet_ids and len(subnet_ids) < 2:
+        problems.add("aws.subnetIds", "an application load balancer needs subnets in at least two availability zones")
+    if subnet_ids and not aws.vpc_id:
+        problems.add("aws.vpcId", "is required when aws.subnetIds is set (the subnets' VPC)")
+
+    gcp_raw = _as_object(raw.get("gcp"), "gcp", problems)
+    _unknown_keys(gcp_raw, GCP_KEYS, "gcp", problems)
+    proxy_cidr = _as_str(gcp_raw.get("proxyOnlySubnetCidr"), "gcp.proxyOnlySubnetCidr", problems)
+    gcp = GcpSettings(
+        project=_as_str(gcp_raw.get("project"), "gcp.project", problems),
+        network=_as_str(gcp_raw.get("network"), "gcp.network", problems) or "default",
+        subnetwork=_as_str(gcp_raw.get("subnetwork"), "gcp.subnetwork", problems),
+        certificate=_as_str(gcp_raw.get("certificate"), "gcp.certificate", problems),
+        proxy_only_subnet_cidr=proxy_cidr or GcpSettings.proxy_only_subnet_cidr,
+        create_proxy_only_subnet=_as_bool(gcp_raw.get("createProxyOnlySubnet"), "gcp.createProxyOnlySubnet",
+                                          problems, True),
+        cloud_nat=_as_bool(gcp_raw.get("cloudNat"), "gcp.cloudNat", problems, True),
+        image_overrides=_as_str_map(gcp_raw.get("imageOverrides"), "gcp.imageOverrides", problems),
+        ingress_cidrs=_as_cidrs(gcp_raw.get("ingressCidrs"), "gcp.ingressCidrs", problems),
+    )
+    _as_cidrs([gcp.proxy_only_subnet_cidr], "gcp.proxyOnlySubnetCidr", problems)
+
+    azure_raw = _as_object(raw.get("azure"), "azure", problems)
+    _unknown_keys(azure_raw, AZURE_KEYS, "azure", problems)
+    azure = AzureSettings(
+        address_space=_as_str(azure_raw.get("addressSpace"), "azure.addressSpace", problems)
+        or AzureSettings.address_space,
+        admin_username=_as_str(azure_raw.get("adminUsername"), "azure.adminUsername", problems)
+        or AzureSettings.admin_username,
+        admin_ssh_public_key=_as_str(azure_raw.get("adminSshPublicKey"), "azure.adminSshPublicKey", problems),
+        image_overrides=_as_str_map(azure_raw.get("imageOverrides"), "azure.imageOverrides", problems),
+        ingress_cidrs=_as_cidrs(azure_raw.get("ingressCidrs"), "azure.ingressCidrs", problems),
+    )
+    try:
+        net = ipaddress.ip_network(azure.address_space)
+        if net.prefixlen > 24:
+            problems.add("azure.addressSpace", "must be /24 or larger (the serving subnet takes a /24)")
+    except ValueError:
+        problems.add("azure.addressSpace", f"{azure.address_space!r} is not a CIDR range such as 10.42.0.0/16")
+
+    budgets_raw = _as_object(raw.get("budgets"), "budgets", problems)
+    _unknown_keys(budgets_raw, ("stack", "teams"), "budgets", problems)
+    teams_raw = _as_object(budgets_raw.get("teams"), "budgets.teams", problems)
+    team_caps = {t: usd for t, v in teams_raw.items() if (usd := _usd(v, f"budgets.teams.{t}", problems)) is not None}
+    policy = PolicyConfig(
+        allowed_regions=_as_str_list(raw.get("allowedRegions"), "allowedRegions", problems),
+        allowed_instance_families=_as_str_list(raw.get("allowedInstanceFamilies"), "allowedInstanceFamilies",
+                                               problems),
+        budgets=Budgets(stack_usd=_usd(budgets_raw.get("stack"), "budgets.stack", problems), teams=team_caps),
+    )
+
+    secret_values = dict(_as_object(raw.get("secrets"), "secrets", problems))
+    secret_values.update({k.removeprefix("secrets."): v for k, v in raw.items() if k.startswith("secrets.")})
+    secret_refs = _parse_secret_refs(raw.get("secretRefs"), problems)
+
+    if plan is not None:
+        clouds = {d.choice.cloud for d in plan.deployments}
+        on = {c: [d.name for d in plan.deployments if d.choice.cloud is c] for c in clouds}
+        if Cloud.GCP in clouds and not gcp.project:
+            problems.add("gcp.project", f"is required: {', '.join(on[Cloud.GCP])} run on GCP "
+                         "(pulumi config set --path roost:gcp.project MY-PROJECT)")
+        if Cloud.AZURE in clouds and not azure.admin_ssh_public_key:
+            problems.add("azure.adminSshPublicKey",
+                         f"is required: {', '.join(on[Cloud.AZURE])} run on Azure, whose Linux scale sets need "
+                         "an SSH key when password login is off (no port opens for it) "
+                         "(pulumi config set --path roost:azure.adminSshPublicKey \"$(cat ~/.ssh/id_ed25519.pub)\")")
+        for d in plan.deployments:
+            for name in d.secrets:
+                ref = secret_refs.get(name)
+                if name in secret_values and ref is not None:
+                    problems.add(f"secrets.{name}", "is both a Pulumi secret and a secretRefs entry; keep one")
+    public_endpoint = _as_bool(raw.get("publicEndpoint"), "publicEndpoint", problems, False)
+    if problems.items or plan is None:
+        raise SettingsError(problems.items)
+    return StackSettings(stack=stack, plan=plan, plan_version=plan_version, public_endpoint=public_endpoint,
+                         aws=aws, gcp=gcp, azure=azure, policy=policy, secret_values=secret_values,
+                         secret_refs=secret_refs)
+
+
+def load() -> StackSettings:
+    """Read the running stack's ``roost:*`` config (inside a Pulumi program or under mocks)."""
+    import pulumi
+    from pulumi.runtime.config import get_config
+
+    config = pulumi.Config("roost")
+    raw: dict[str, Any] = {}
+    for key in KEYS:
+        if key == "secrets":
+            continue
+        value = get_config(f"roost:{key}")
+        if value is not None:
+            raw[key] = value
+    # Which secrets exist is structure, not secret; their values stay Pulumi secrets.
+    plan_secrets: set[str] = set()
+    try:
+        plan_obj = _as_object(raw.get("plan"), "plan", _Problems())
+        plan_secrets = {s for d in plan_obj.get("deployments", []) for s in d.get("secrets", [])}
+    except AttributeError:
+        pass
+    nested = get_config("roost:secrets")
+    nested_names = set(json.loads(nested)) if isinstance(nested, str) and nested.startswith("{") else set()
+    secrets: dict[str, Any] = {}
+    for name in sorted(plan_secrets):
+        if get_config(f"roost:secrets.{name}") is not None:
+            secrets[name] = config.require_secret(f"secrets.{name}")
+        elif name in nested_names:
+            secrets[name] = config.require_secret_object("secrets").apply(lambda d, n=name: str(d[n]))
+    raw["secrets"] = secrets
+    return parse_settings(raw, stack=pulumi.get_stack())
