@@ -21,6 +21,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("roost.cli.catalog", "catalog"),
     ("roost.cli.init", "init"),
     ("roost.cli.history", "history"),
+    ("roost.cli.stack", "plan"),
+    ("roost.cli.stack", "versions"),
+    ("roost.cli.stack", "diff"),
+    ("roost.cli.stack", "rollback"),
+    ("roost.cli.stack", "up"),
+    ("roost.cli.stack", "state"),
 )
 
 
