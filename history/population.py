@@ -120,7 +120,10 @@ def _spec(rng: np.random.Generator, fam: Family, i: int) -> ModelSpec:
     output_tokens = int(rng.choice(fam.output_tokens)) if fam.output_tokens else None
     peak = round(_log_uniform(rng, *fam.peak_rps), 3)
     mean = round(peak * float(rng.uniform(0.2, 0.7)), 3)
-    slo = round(_log_uniform(rng, *fam.slo_ms), 1)
+    slo = _log_uniform(rng, *fam.slo_ms)
+    # Bigger models of a family get looser SLOs (nobody asks a 7 B embedder for 20 ms).
+    reference = float(np.exp(np.mean(np.log(fam.params_millions))))
+    slo = round(slo * max(1.0, params / reference) ** 0.5, 1)
     if fam.task is Task.LLM_GENERATION and output_tokens:
         # An LLM SLO is end-to-end: make it at least ~25 ms per generated token.
         slo = max(slo, round(output_tokens * float(rng.uniform(25.0, 90.0)) + 500.0, 1))

@@ -274,7 +274,7 @@ def write_log(df: pd.DataFrame, path: str | Path) -> None:
         if "observed_at" in out.columns and isinstance(out["observed_at"].dtype, pd.DatetimeTZDtype):
             out["observed_at"] = out["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         compression = {"method": "gzip", "mtime": 0} if p.name.lower().endswith(".gz") else None
-        out.to_csv(buffer, index=False, compression=compression, float_format="%.6g", lineterminator="\n")
+        out.to_csv(buffer, index=False, compression=compression, lineterminator="\n")
     atomic_write_bytes(p, buffer.getvalue())
     # The temp file behind the atomic write is private (0600); a log is an ordinary file.
     umask = os.umask(0)
@@ -556,7 +556,7 @@ def _check_catalog(col: _Collector, catalog: Catalog, cloud: np.ndarray, region:
     col.add(no_spot, "purchase", lambda idx: [f"is spot, but {cri_all[i]} has no spot price in the catalog" for i in idx])
     hourly = np.where(purchase == Purchase.SPOT.value, np.where(np.isnan(spot_price), price, spot_price), price)
     ceiling = price * replicas * hours * COST_LIST_PRICE_TOLERANCE
-    implausible = found & (cost > ceiling) & ~np.isnan(ceiling)
+    implausible = found & (hours > 0) & (replicas >= 1) & (cost > ceiling)  # bad hours/replicas are reported already
     col.add(implausible, "cost_usd", lambda idx: [
         f"{cost[i]:,.2f} is over {COST_LIST_PRICE_TOLERANCE:g}× the list price of {replicas[i]:g} replicas × "
         f"{hours[i]:g} h (${hourly[i] * replicas[i] * hours[i]:,.2f}); is it in cents or per month?" for i in idx])

@@ -10,13 +10,15 @@ Logging policy — how teams chose what to run (so the data has real blind spots
     tasks, for 2–4× memory headroom (over-provisioning), mildly against price, and only
     among offerings the team believes fit its declared ``memory_gib``. The other 15 % explore
     uniformly across the scope in short canary windows (1–6 h); a quarter of those ignore
-    memory (and some OOM). Teams keep the configurations that worked: of 8 habitual
-    offerings tried per profile, those that never met the SLO are kept 3 % as often.
+    memory (and some OOM). Teams keep the configurations that worked: of 8 habitual and
+    4 wider offerings tried per profile, those that never met the SLO are kept 1 % as often,
+    wider picks 20 % as gladly as habits; teams none of whose trials worked escalate to two
+    random in-scope offerings that do (when one exists).
     Spot is used only where the spec allows it (30 % of allow rows, 75 % of prefer rows).
 
 Sizing
-    The team's capacity estimate is the true capacity × lognormal error (σ = 0.3); replicas
-    = ceil(peak × headroom / estimate), headroom lognormal around 1.6×, at least
+    The team's capacity estimate is the true capacity × lognormal error (σ = 0.25); replicas
+    = ceil(peak × headroom / estimate), headroom lognormal around 1.8×, at least
     ``min_replicas``; the autoscaler moves replicas ±15 % between windows.
 
 Each row is one window (mostly 24 h) on one day of the year before 2026-11-01
@@ -24,7 +26,7 @@ Each row is one window (mostly 24 h) on one day of the year before 2026-11-01
     noise        throughput × region-day factor (σ = 0.05) × deployment factor (σ = 0.06)
     outcome      crash_loop when the framework cannot run there (or 0.8 % bad releases),
                  oom when it does not fit, capacity_unavailable with the world's probability
-                 (more likely for more replicas), else the latency at the offered load decides
+                 (1 − (1 − p)^∛replicas: more replicas, more machines to find), else the latency at the offered load decides
                  ok vs slo_violation; spot interruptions (Poisson at the world's monthly rate)
                  that leave too little capacity make the row ``interrupted``.
     achieved_rps_per_replica
@@ -74,8 +76,8 @@ HEADROOM_MEDIAN = 2.5      # memory headroom teams like
 HEADROOM_SPREAD = 0.8
 REGION_DAY_SIGMA = 0.05
 DEPLOYMENT_SIGMA = 0.06
-ESTIMATE_SIGMA = 0.30
-PROVISION_MEDIAN = 1.6
+ESTIMATE_SIGMA = 0.25
+PROVISION_MEDIAN = 1.8
 BAD_RELEASE_RATE = 0.008
 REPLACEMENT_MINUTES = 12.0  # an interrupted spot replica is back after this long
 EXTRA_COST = 1.02           # disks and traffic on top of instance-hours
@@ -100,9 +102,11 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     profiles = _profile_columns(specs)
     habit, explore, explore_all = _policy_weights(specs, offerings, rng)
     # Teams try a few configurations and keep the ones that worked for them.
-    trial_prof, trial_off = _trials(habit, rng)
+    trial_prof, trial_off = _trials(habit, explore, rng)
     trial_cap = capacity(world.service_model(profiles.iloc[trial_prof].reset_index(drop=True),
                                              off.iloc[trial_off].reset_index(drop=True)))
+    trial_prof, trial_off, trial_cap = _escalate(world, profiles, off, explore_all, trial_prof, trial_off,
+                                                 trial_cap, rng)
     row_profile = _assign_rows(n_rows, n_prof, rng)
     row_offering, row_spot, row_exploring = _choose_configs(specs, offerings, habit, explore, explore_all, row_profile,
                                              trial_prof, trial_off, trial_cap, rng)
@@ -132,7 +136,7 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     day = rng.integers(0, DAYS, n_rows)
     hours = np.where(rng.random(n_rows) < 0.8, 24.0, np.round(rng.uniform(1.0, 24.0, n_rows) * 4) / 4)
     hours = np.where(row_exploring, np.round(rng.uniform(1.0, 6.0, n_rows) * 4) / 4, hours)  # canaries
-    offered = peak[row_profile] * np.exp(rng.normal(-0.15, 0.25, n_rows))
+    offered = _round_sig(peak[row_profile] * np.exp(rng.normal(-0.15, 0.25, n_rows)))
     region_key = off["cloud"].astype(str) + "/" + off["region"].astype(str)
     region_codes, region_names = pd.factorize(region_key)
     region_day = np.exp(rng.normal(0.0, REGION_DAY_SIGMA, (len(region_names), DAYS)))
@@ -159,7 +163,7 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     off_rows = off.iloc[row_offering].reset_index(drop=True)
     fail_p = capacity_failure_prob(off_rows, row_spot)
     rate = interruption_rate(off_rows, row_spot)
-    no_capacity = rng.random(n_rows) < 1.0 - (1.0 - fail_p) ** np.sqrt(replicas)
+    no_capacity = rng.random(n_rows) < 1.0 - (1.0 - fail_p) ** np.cbrt(replicas)
     bad_release = rng.random(n_rows) < BAD_RELEASE_RATE
     outcome = np.full(n_rows, "ok", dtype=object)
     slo = profiles["slo_p95_latency_ms"].to_numpy()[row_profile]
@@ -221,7 +225,7 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     cpu_util[~serving & (outcome != "capacity_unavailable")] = nan
 
     observed = (END_OF_HISTORY - pd.to_timedelta(DAYS - 1 - day, unit="D")
-                - pd.to_timedelta(np.round(rng.uniform(0, 24, n_rows), 2), unit="h"))
+                - pd.to_timedelta(rng.integers(0, 86_400, n_rows), unit="s"))
     ids = pd.Series(np.arange(n_rows)).astype(str).str.zfill(7)
     data = {
         "deployment_id": ("sim" + str(seed) + "-" + ids).to_numpy(),
@@ -235,7 +239,7 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
         "accelerator_count": np.array([o.accelerator_count if o.accelerator else 0.0 for o in offerings])[row_offering],
         "purchase": np.where(row_spot, Purchase.SPOT.value, Purchase.ON_DEMAND.value),
         "replicas": replicas,
-        "offered_rps": np.round(offered, 4),
+        "offered_rps": offered,
         "achieved_rps_per_replica": _round_sig(achieved),
         "p50_latency_ms": p50,
         "p95_latency_ms": p95,
@@ -357,21 +361,64 @@ def _assign_rows(n_rows: int, n_prof: int, rng: np.random.Generator) -> np.ndarr
     return rng.choice(n_prof, size=n_rows, p=weights / weights.sum())
 
 
-TRIALS_PER_PROFILE = 8
+HABIT_TRIALS = 8
+WIDE_TRIALS = 4
+WIDE_TRIAL_WEIGHT = 0.2   # a wider pick that worked is kept, but less gladly than a habit
 WORKED = 1.0
-DID_NOT_WORK = 0.03   # a configuration that never met the SLO is rarely kept
+DID_NOT_WORK = 0.01   # a configuration that never met the SLO is rarely kept
 
 
-def _trials(habit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Up to TRIALS_PER_PROFILE habitual offerings each profile's team has tried."""
+def _trials(habit: np.ndarray, explore: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Offerings each profile's team has tried: mostly habitual ones, a few wider picks."""
     profs, offs = [], []
+    n_off = habit.shape[1]
     for p in range(habit.shape[0]):
         w = habit[p]
-        k = min(TRIALS_PER_PROFILE, int((w > 0).sum()))
-        chosen = rng.choice(habit.shape[1], size=k, replace=False, p=w / w.sum())
-        profs.append(np.full(k, p))
+        k = min(HABIT_TRIALS, int((w > 0).sum()))
+        chosen = rng.choice(n_off, size=k, replace=False, p=w / w.sum())
+        wide = np.where(np.isin(np.arange(n_off), chosen), 0.0, explore[p])
+        m = min(WIDE_TRIALS, int((wide > 0).sum()))
+        if m:
+            chosen = np.concatenate([chosen, rng.choice(n_off, size=m, replace=False, p=wide / wide.sum())])
+        profs.append(np.full(len(chosen), p))
         offs.append(chosen)
     return np.concatenate(profs), np.concatenate(offs)
+
+
+ESCALATION_TRIALS = 2
+
+
+def _escalate(world: World, profiles: pd.DataFrame, off: pd.DataFrame, scope: np.ndarray,
+              trial_prof: np.ndarray, trial_off: np.ndarray, trial_cap: np.ndarray, rng: np.random.Generator
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Teams whose trials all missed the SLO keep trying until something works: add a couple
+    of random offerings (in scope) that do meet it, when any does."""
+    worked = np.zeros(scope.shape[0], dtype=bool)
+    np.logical_or.at(worked, trial_prof, trial_cap > 0)
+    stuck = np.flatnonzero(~worked)
+    if not len(stuck):
+        return trial_prof, trial_off, trial_cap
+    pairs_p = np.repeat(stuck, scope.shape[1])
+    pairs_o = np.tile(np.arange(scope.shape[1]), len(stuck))
+    keep = scope[pairs_p, pairs_o] > 0
+    pairs_p, pairs_o = pairs_p[keep], pairs_o[keep]
+    cap = capacity(world.service_model(profiles.iloc[pairs_p].reset_index(drop=True),
+                                       off.iloc[pairs_o].reset_index(drop=True)))
+    add_p, add_o, add_c = [], [], []
+    for p in stuck:
+        ok = (pairs_p == p) & (cap > 0)
+        candidates = np.flatnonzero(ok)
+        if not len(candidates):
+            continue
+        pick = rng.choice(candidates, size=min(ESCALATION_TRIALS, len(candidates)), replace=False)
+        add_p.append(pairs_p[pick])
+        add_o.append(pairs_o[pick])
+        add_c.append(cap[pick])
+    if not add_p:
+        return trial_prof, trial_off, trial_cap
+    prof = np.concatenate([trial_prof, *add_p])
+    order = np.argsort(prof, kind="stable")  # configs are read per profile, in profile order
+    return prof[order], np.concatenate([trial_off, *add_o])[order], np.concatenate([trial_cap, *add_c])[order]
 
 
 def _choose_configs(specs: list[ModelSpec], offerings: list, habit: np.ndarray, explore: np.ndarray,
@@ -398,7 +445,10 @@ def _choose_configs(specs: list[ModelSpec], offerings: list, habit: np.ndarray, 
         # kept from the trials by how well they worked.
         tried = trial_off[trial_bounds[p]:trial_bounds[p + 1]]
         worked = np.where(trial_cap[trial_bounds[p]:trial_bounds[p + 1]] > 0, WORKED, DID_NOT_WORK)
-        w = habit[p, tried] * worked
+        habitual = habit[p, tried]
+        known = habitual > 0
+        familiar = np.where(known, habitual, WIDE_TRIAL_WEIGHT * (habitual[known].mean() if known.any() else 1.0))
+        w = familiar * worked
         w = w / w.sum()
         n_cfg = min(int(rng.integers(1, 5)), int((w > 0).sum()))
         cfg = tried[rng.choice(len(tried), size=n_cfg, replace=False, p=w)]

@@ -68,7 +68,7 @@ Systematic effects and risk
     world seed) models host generations and neighbours. Spot interruption rates per month
     are the AWS Spot Advisor bucket midpoints (``placement.sizing``), with priors for GCP
     and Azure by GPU scarcity. Capacity shortages: a per-deployment failure probability by
-    GPU scarcity (H100/H200/B200 ≫ A100 ≫ T4/L4), ×4 on spot, ×1.5 for 8-GPU machines.
+    GPU scarcity (H100/H200/B200 ≫ A100 ≫ T4/L4), ×3 on spot, ×1.5 for 8-GPU machines.
 """
 from __future__ import annotations
 
@@ -238,7 +238,7 @@ GPU_CLASS = {"T4": "small", "T4G": "small", "L4": "small", "A10": "small", "A10G
              "A100-80GB": "large", "H100": "scarce", "H100-NVL": "scarce", "H200": "scarce", "B200": "scarce",
              "B300": "scarce"}
 CAPACITY_FAILURE = {"cpu": 0.001, "small": 0.005, "large": 0.03, "scarce": 0.06}
-CAPACITY_FAILURE_SPOT_FACTOR = 4.0
+CAPACITY_FAILURE_SPOT_FACTOR = 3.0
 CAPACITY_FAILURE_BIG_MACHINE_FACTOR = 1.5   # 8-GPU machines
 CAPACITY_FAILURE_REGION_FACTOR = {"us-east-1": 1.3, "us-central1": 1.2, "eastus": 1.2}
 CAPACITY_FAILURE_MAX = 0.8
@@ -364,18 +364,28 @@ class World:
     # -- offerings ----------------------------------------------------------------------------
     @cached_property
     def catalog_offerings(self) -> pd.DataFrame:
-        """Physics columns of every catalog offering, keyed like log rows."""
+        """Physics and risk columns of every catalog offering, in catalog order, with its key."""
         return self.offering_frame(list(self.catalog.offerings))
 
     def lookup_offerings(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The catalog offering of each row (by cloud, region, instance_type, accelerator, count)."""
-        table = self.catalog_offerings
-        keys = offering_keys(frame)
-        position = pd.Index(table["key"]).get_indexer(keys)
+        return self.catalog_offerings.iloc[self.offering_index(frame)].reset_index(drop=True)
+
+    def offering_index(self, frame: pd.DataFrame) -> np.ndarray:
+        """Position in ``catalog_offerings`` of each row's offering; InputError if unknown."""
+        keys = frame[list(OFFERING_KEY)].copy()
+        keys["accelerator"] = keys["accelerator"].astype(object).where(keys["accelerator"].notna(), "")
+        keys["accelerator_count"] = pd.to_numeric(keys["accelerator_count"], errors="coerce").fillna(0.0)
+        # Keys are built for the distinct offerings only: frames repeat a few thousand of them.
+        group = keys.groupby(list(OFFERING_KEY), sort=False, dropna=False).ngroup().to_numpy()
+        first = np.unique(group, return_index=True)[1]
+        distinct = keys.iloc[first]
+        names = np.array([_key(*row) for row in distinct.itertuples(index=False, name=None)], dtype=object)
+        position = pd.Index(self.catalog_offerings["key"]).get_indexer(names)
         if (position < 0).any():
-            bad = keys[position < 0]
-            raise InputError(f"{len(bad)} row(s) name an offering the catalog does not have, e.g. {bad[0]!r}")
-        return table.iloc[position].reset_index(drop=True)
+            bad = names[position < 0]
+            raise InputError(f"{len(bad)} offering(s) are not in the catalog, e.g. {bad[0]!r}")
+        return position[group]
 
     def offering_frame(self, offerings: Sequence[Offering]) -> pd.DataFrame:
         rows = []
@@ -383,7 +393,9 @@ class World:
             gpu = o.gpu
             over = FAMILY_GPU_OVERRIDES.get(o.family, {})
             gen = GPU_GENERATIONS.get(gpu.architecture, GPU_GENERATION_FALLBACK) if gpu else None
-            cpu_gen = CPU_GENERATIONS[CPU_FAMILY_GENERATION.get(o.family, "arm" if o.arch == "arm64" else "x86")]
+            cpu_name = CPU_FAMILY_GENERATION.get(o.family, "arm" if o.arch == "arm64" else "x86")
+            cpu_gen = CPU_GENERATIONS[cpu_name]
+            gpu_class = GPU_CLASS.get(o.accelerator or "", "small") if o.has_gpu else "cpu"
             rows.append({
                 "key": _key(o.cloud.value, o.region, o.instance_type, o.accelerator, o.accelerator_count),
                 "cloud": o.cloud.value, "region": o.region, "family": o.family,
@@ -400,11 +412,15 @@ class World:
                 "gpu_bf16": bool(gen.bf16) if gen else False,
                 "gpu_fp8": bool(gen.fp8) if gen else False,
                 "nvlink": bool(gpu and gpu.name in NVLINK_GPUS),
+                "cpu_arm": o.arch == "arm64",
                 "cpu_gflops": cpu_gen.gflops, "cpu_int8": cpu_gen.int8, "cpu_bf16": cpu_gen.bf16,
                 "cpu_fp16": cpu_gen.fp16, "cpu_dram_gbps": cpu_gen.dram_gbps,
                 "spot_bucket": o.spot_interruption_bucket or "",
                 "has_spot": o.spot_price_hour_usd is not None,
                 "speed": self.speed_factor(o.cloud.value, o.region, o.family),
+                "spot_interruption_rate": _spot_rate(o.cloud.value, o.spot_interruption_bucket, gpu_class),
+                "capacity_failure_on_demand": _capacity_failure(gpu_class, o.region, o.accelerator_count, False),
+                "capacity_failure_spot": _capacity_failure(gpu_class, o.region, o.accelerator_count, True),
             })
         return pd.DataFrame(rows)
 
@@ -422,20 +438,8 @@ class World:
 
 
 def _key(cloud: str, region: str, instance_type: str, accelerator: str | None, count: float) -> str:
-    return f"{cloud}/{region}/{instance_type}/{accelerator or ''}/{float(count or 0):g}"
-
-
-def offering_keys(frame: pd.DataFrame) -> np.ndarray:
-    accel = frame["accelerator"].astype(object).where(frame["accelerator"].notna(), "").astype(str).to_numpy()
-    count = pd.to_numeric(frame["accelerator_count"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-    count = np.where(accel == "", 0.0, count)
-    count_s = pd.Series(count).map("{:g}".format).to_numpy()
-    parts = [frame["cloud"].astype(str).to_numpy(), frame["region"].astype(str).to_numpy(),
-             frame["instance_type"].astype(str).to_numpy(), accel, count_s]
-    out = parts[0].astype(object)
-    for p in parts[1:]:
-        out = out + "/" + p.astype(object)
-    return out.astype(str)
+    count = float(count or 0) if accelerator else 0.0
+    return f"{cloud}/{region}/{instance_type}/{accelerator or ''}/{count:g}"
 
 
 def profile_frame(profiles: Sequence[ModelProfile]) -> pd.DataFrame:
@@ -452,9 +456,9 @@ def profile_frame(profiles: Sequence[ModelProfile]) -> pd.DataFrame:
 
 
 def _codes(values: pd.Series, categories: Sequence[str], what: str) -> np.ndarray:
-    codes = pd.Categorical(values.astype(str), categories=list(categories)).codes
+    codes = pd.Categorical(values, categories=list(categories)).codes
     if (codes < 0).any():
-        bad = values.astype(str).to_numpy()[codes < 0][0]
+        bad = values.to_numpy(dtype=object)[codes < 0][0]
         raise InputError(f"unknown {what} {bad!r}")
     return codes
 
@@ -467,37 +471,43 @@ def _fw_table(attr: str) -> np.ndarray:
     return np.array([float(getattr(FRAMEWORKS[f], attr)) for f in FRAMEWORK_NAMES])
 
 
+def _num(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
 def service_model(profiles: pd.DataFrame, off: pd.DataFrame) -> ServiceModel:
-    """Queueing parameters of every (profile row, offering row) pair, row by row."""
+    """Queueing parameters of every (profile row, offering row) pair, row by row.
+
+    Per-row scalars first; then the (rows × batch options) arrays of each path only for
+    the rows that take that path.
+    """
     n = len(profiles)
     task = _codes(profiles["task"], TASKS, "task")
-    prec_names = profiles["precision"].astype(str)
-    precision = _codes(prec_names, PRECISIONS, "precision")
-    fw_names = profiles["framework"].astype(str)
-    fw = pd.Categorical(fw_names, categories=list(FRAMEWORK_NAMES)).codes
+    precision = _codes(profiles["precision"], PRECISIONS, "precision")
+    fw = pd.Categorical(profiles["framework"], categories=list(FRAMEWORK_NAMES)).codes
     fw = np.where(fw < 0, FRAMEWORK_NAMES.index(FRAMEWORK_FALLBACK), fw)
 
-    params = profiles["params_millions"].to_numpy(dtype=float) * 1e6
-    in_tok = pd.to_numeric(profiles["input_tokens"], errors="coerce").to_numpy(dtype=float)
-    out_tok = pd.to_numeric(profiles["output_tokens"], errors="coerce").to_numpy(dtype=float)
+    params = _num(profiles, "params_millions") * 1e6
+    in_tok = _num(profiles, "input_tokens")
+    out_tok = _num(profiles, "output_tokens")
     in_tok = np.where(np.isnan(in_tok), _table(DEFAULT_INPUT_TOKENS, TASKS)[task], in_tok)
     out_tok = np.where(np.isnan(out_tok), _table(DEFAULT_OUTPUT_TOKENS, TASKS)[task], out_tok)
-    slo = profiles["slo_p95_latency_ms"].to_numpy(dtype=float)
+    slo = _num(profiles, "slo_p95_latency_ms")
 
     is_llm = task == _T["llm-generation"]
     is_speech = task == _T["speech-recognition"]
-    is_text = np.isin(task, [_T["text-embedding"], _T["text-classification"]])
+    is_text = (task == _T["text-embedding"]) | (task == _T["text-classification"])
     generative = is_llm | is_speech
     is_reco = task == _T["recommendation"]
 
     bpp_table = np.array([BYTES_PER_PARAM[Precision(p)] for p in PRECISIONS])
-    bpp = bpp_table[precision] * np.where(precision == PRECISIONS.index("int4"), 1.06, 1.0)  # group scales
+    int4 = precision == PRECISIONS.index("int4")
+    bpp = bpp_table[precision] * np.where(int4, 1.06, 1.0)  # int4 group scales
     weights = params * bpp
 
     # Work per request.
-    work_tokens = np.where(is_text | is_llm, in_tok, _table(WORK_TOKENS, TASKS)[task])
+    work_tokens = np.where(is_text | is_llm | is_speech, in_tok, _table(WORK_TOKENS, TASKS)[task])
     enc_params = np.where(is_speech, params / 2, np.where(is_reco, np.minimum(params * 0.05, 5e7), params))
-    work_tokens = np.where(is_speech, in_tok, work_tokens)
     flops = 2.0 * enc_params * work_tokens
     dec_tokens = np.where(generative, out_tok, 0.0)
     dec_params = np.where(is_speech, params / 2, params)
@@ -510,11 +520,10 @@ def service_model(profiles: pd.DataFrame, off: pd.DataFrame) -> ServiceModel:
     gqa = np.where(dec_params >= 30e9, 0.125, np.where(dec_params >= 3e9, 0.25, 1.0))
     kv_bytes = np.where(precision == PRECISIONS.index("fp8"), 1.0, 2.0)
     kv_per_token = 2.0 * layers_llm * d_model * kv_bytes * gqa
-    context = np.where(is_speech, in_tok + out_tok, in_tok + out_tok)
-    kv_avg_context = np.where(is_speech, in_tok + out_tok / 2, in_tok + out_tok / 2)
+    context = in_tok + out_tok
+    kv_seq_avg = kv_per_token * (in_tok + out_tok / 2)
 
-    layer_factor = _table(LAYER_FACTOR, TASKS, LAYER_FACTOR_DEFAULT)[task]
-    layers = np.maximum(4.0, np.cbrt(params / 1e6) * layer_factor)
+    layers = np.maximum(4.0, np.cbrt(params / 1e6) * _table(LAYER_FACTOR, TASKS, LAYER_FACTOR_DEFAULT)[task])
     act_bytes = _table(ACTIVATION_BYTES, TASKS)[task] * np.sqrt(np.maximum(params, 1e6) / 1e8)
     act_bytes = np.where(is_text, act_bytes * in_tok / 128.0, act_bytes)
 
@@ -525,26 +534,64 @@ def service_model(profiles: pd.DataFrame, off: pd.DataFrame) -> ServiceModel:
     runs = gpu_path | fw_cpu
     speed = off["speed"].to_numpy(dtype=float)
     vcpus = off["vcpus"].to_numpy(dtype=float)
+    sigma_fw = _fw_table("sigma")[fw]
+    overhead = _fw_table("overhead_ms")[fw]
+    host_task_ms = _table(HOST_CPU_MS, TASKS)[task]
 
-    # ---------------- GPU path ------------------------------------------------------------
+    k = len(BATCH_GRID)
+    service = np.ones((n, k))
+    slots = np.ones((n, k))
+    valid = np.zeros((n, k), dtype=bool)
+    fits = np.zeros(n, dtype=bool)
+    sigma = np.where(generative, 0.45, sigma_fw)
+
+    g = np.flatnonzero(gpu_path)
+    if len(g):
+        s_g, c_g, v_g, fit_g, sig_g = _gpu_path(
+            off.iloc[g], fw[g], precision[g], weights[g], flops[g], dec_tokens[g], dec_params[g],
+            dec_weights[g], extra_bytes[g], kv_per_token[g] * context[g], kv_seq_avg[g], layers[g],
+            layers_llm[g], act_bytes[g], generative[g], is_speech[g], overhead[g], sigma_fw[g])
+        service[g], slots[g], valid[g], fits[g], sigma[g] = s_g, c_g, v_g, fit_g, sig_g
+    c = np.flatnonzero(~gpu_path)
+    if len(c):
+        s_c, c_c, v_c, fit_c = _cpu_path(
+            off.iloc[c], fw[c], precision[c], weights[c], flops[c], dec_tokens[c], dec_weights[c],
+            extra_bytes[c], act_bytes[c], kv_per_token[c] * context[c], kv_seq_avg[c], generative[c],
+            overhead[c] + host_task_ms[c])
+        service[c], slots[c], valid[c], fits[c] = s_c, c_c, v_c, fit_c
+
+    valid &= (fits & runs)[:, None] & (slots >= 1)
+    host_ms = np.where(gpu_path, (host_task_ms + _fw_table("host_ms")[fw]) / speed, 0.0)
+    return ServiceModel(
+        service_ms=service / speed[:, None], slots=np.maximum(slots, 1.0), valid=valid, sigma=sigma,
+        host_ms=host_ms, host_slots=np.where(gpu_path, np.maximum(vcpus - 2.0, 1.0), 1.0),
+        fits=fits, runs=runs, gpu_path=gpu_path, slo_ms=slo,
+    )
+
+
+def _gpu_path(off: pd.DataFrame, fw: np.ndarray, precision: np.ndarray, weights: np.ndarray, flops: np.ndarray,
+              dec_tokens: np.ndarray, dec_params: np.ndarray, dec_weights: np.ndarray, extra_bytes: np.ndarray,
+              kv_seq: np.ndarray, kv_seq_avg: np.ndarray, layers: np.ndarray, layers_llm: np.ndarray,
+              act_bytes: np.ndarray, generative: np.ndarray, is_speech: np.ndarray, overhead: np.ndarray,
+              sigma_fw: np.ndarray) -> tuple[np.ndarray, ...]:
     count = off["gpu_count"].to_numpy(dtype=float)
-    share = np.minimum(count, 1.0)
+    share = np.minimum(count, 1.0)  # vGPU slices get their fraction of one GPU
     whole = np.maximum(np.floor(count + 1e-9), 1.0)
     usable = off["gpu_memory_gib"].to_numpy(dtype=float) * GIB * GPU_MEMORY_USABLE * share
     runtime = _fw_table("runtime_gib")[fw] * GIB
-    kv_eff = _fw_table("kv_eff")[fw]
-    per_request_mem = np.where(is_llm | is_speech, kv_per_token * context / kv_eff, act_bytes)
-    per_request_mem = np.where(is_speech, per_request_mem + act_bytes, per_request_mem)
+    per_request = np.where(generative, kv_seq / _fw_table("kv_eff")[fw], act_bytes)
+    per_request = np.where(is_speech, per_request + act_bytes, per_request)
 
-    tp = np.full(n, np.nan)
-    for t in (8.0, 4.0, 2.0, 1.0):  # smallest group that fits wins: iterate from large to small
-        fits_t = (weights / t + runtime + per_request_mem / t <= usable) & (t <= whole)
+    # Smallest tensor-parallel group that holds the weights and one request.
+    tp = np.full(len(fw), np.nan)
+    for t in (8.0, 4.0, 2.0, 1.0):
+        fits_t = (weights / t + runtime + per_request / t <= usable) & (t <= whole)
         tp = np.where(fits_t, t, tp)
-    gpu_fits = ~np.isnan(tp)
-    tp = np.where(gpu_fits, tp, 1.0)
+    fits = ~np.isnan(tp)
+    tp = np.where(fits, tp, 1.0)
     streams = np.maximum(np.floor(whole / tp), 1.0)
     free = usable * tp - weights - runtime * tp
-    batch_mem = np.floor(np.maximum(free, 0.0) / np.maximum(per_request_mem, 1.0))
+    batch_mem = np.floor(np.maximum(free, 0.0) / np.maximum(per_request, 1.0))
 
     nvlink = off["nvlink"].to_numpy(dtype=bool)
     link = np.where(nvlink, TP_EFFICIENCY_NVLINK, TP_EFFICIENCY_PCIE)
@@ -553,95 +600,97 @@ def service_model(profiles: pd.DataFrame, off: pd.DataFrame) -> ServiceModel:
     fp16 = off["gpu_fp16_tflops"].to_numpy(dtype=float)
     fp32 = off["gpu_fp32_tflops"].to_numpy(dtype=float)
     int8 = off["gpu_int8_tops"].to_numpy(dtype=float)
-    bf16_ok = off["gpu_bf16"].to_numpy(dtype=bool)
-    fp8_ok = off["gpu_fp8"].to_numpy(dtype=bool)
+    has_int8 = ~np.isnan(int8)
+    int8_rate = np.where(has_int8, int8, fp16)
     fw_int8 = _fw_table("int8")[fw] > 0
     fw_fp8 = _fw_table("fp8")[fw] > 0
     fw_int4 = _fw_table("int4")[fw] > 0
-    p = np.array(PRECISIONS)[precision]
-    has_int8 = ~np.isnan(int8)
-    int8_rate = np.where(has_int8, int8, fp16)
+    P = {name: precision == i for i, name in enumerate(PRECISIONS)}
     peak = np.select(
-        [p == "fp32", p == "bf16", p == "int8", p == "fp8", p == "int4"],
+        [P["fp32"], P["bf16"], P["int8"], P["fp8"], P["int4"]],
         [fp32,
-         np.where(bf16_ok, fp16, fp32 * 0.9),
+         np.where(off["gpu_bf16"].to_numpy(dtype=bool), fp16, fp32 * 0.9),
          np.where(fw_int8 & has_int8, int8_rate, fp16 * 0.85),
-         np.where(fw_fp8 & fp8_ok & has_int8, int8_rate, fp16 * 0.85),
+         np.where(fw_fp8 & off["gpu_fp8"].to_numpy(dtype=bool) & has_int8, int8_rate, fp16 * 0.85),
          fp16 * np.where(fw_int4, 0.95, 0.6)],
         default=fp16)
-    quant_bw = np.where(np.isin(p, ["int4", "int8", "fp8"]) & ~np.where(p == "int4", fw_int4, fw_int8 | fw_fp8), 0.5, 1.0)
-    compute = peak * 1e12 * off["gpu_mfu"].to_numpy(dtype=float) * _fw_table("gpu_eff")[fw] * share * tp_scale / 1e3
-    bandwidth = (off["gpu_bandwidth_gbps"].to_numpy(dtype=float) * 1e9 * _fw_table("bw_eff")[fw] * quant_bw
-                 * share * tp_scale / 1e3)
-    compute = np.maximum(compute, 1e-9)
-    bandwidth = np.maximum(bandwidth, 1e-9)
+    # Quantised weights without fast kernels are dequantised on the fly: half the bandwidth.
+    slow_dequant = (P["int4"] & ~fw_int4) | ((P["int8"] | P["fp8"]) & ~(fw_int8 | fw_fp8))
+    quant_bw = np.where(slow_dequant, 0.5, 1.0)
+    compute = np.maximum(peak * 1e9 * off["gpu_mfu"].to_numpy(dtype=float) * _fw_table("gpu_eff")[fw]
+                         * share * tp_scale, 1e-9)                                   # FLOPs per ms
+    bandwidth = np.maximum(off["gpu_bandwidth_gbps"].to_numpy(dtype=float) * 1e6 * _fw_table("bw_eff")[fw]
+                           * quant_bw * share * tp_scale, 1e-9)                     # bytes per ms
 
-    overhead = _fw_table("overhead_ms")[fw]
     fill = layers * _fw_table("launch_ms")[fw]
     allreduce = np.where(tp > 1, layers_llm * 2 * np.where(nvlink, ALLREDUCE_MS_NVLINK, ALLREDUCE_MS_PCIE), 0.0)
     step_overhead = np.array([STEP_OVERHEAD_MS.get(f, STEP_OVERHEAD_DEFAULT_MS) for f in FRAMEWORK_NAMES])[fw]
     continuous = _fw_table("continuous")[fw] > 0
 
     B = BATCH_GRID[None, :]
-    col = lambda a: a[:, None]  # noqa: E731 - broadcasting helper
+    col = _col
     # Non-generative: one batch of B streams the weights once and computes B requests.
     s_batch = col(overhead + fill) + np.maximum(
-        B * col(flops) / col(compute), (col(weights) + B * col(act_bytes + extra_bytes)) / col(bandwidth))
-    # Generation: prefill is compute bound; each decode step streams weights + KV.
+        B * col(flops / compute), col(weights / bandwidth) + B * col((act_bytes + extra_bytes) / bandwidth))
+    # Generation: prefill is compute bound; each decode step streams weights + KV of the batch.
     prefill = fill + flops / compute
     step = (col(step_overhead + allreduce)
-            + np.maximum((col(dec_weights) + B * col(kv_per_token * kv_avg_context)) / col(bandwidth),
-                         B * col(2.0 * dec_params) / col(compute)))
+            + np.maximum(col(dec_weights / bandwidth) + B * col(kv_seq_avg / bandwidth),
+                         B * col(2.0 * dec_params / compute)))
     s_cont = col(overhead + prefill) + col(dec_tokens) * step + (B - 1) * col(prefill)
     s_static = col(overhead) + B * col(prefill) + col(dec_tokens) * step * np.where(B > 1, 1.3, 1.0)
-    s_gen = np.where(col(continuous), s_cont, s_static)
-    s_gpu = np.where(col(generative), s_gen, s_batch)
-    max_batch = _fw_table("max_batch")[fw]
-    valid_gpu = (B <= col(max_batch)) & (B <= col(np.maximum(batch_mem, 1.0))) & col(gpu_fits)
-    slots_gpu = col(streams) * B
-    sigma_gpu = np.where(generative, np.where(continuous, 0.45, 0.30), _fw_table("sigma")[fw])
-    host_ms_gpu = _table(HOST_CPU_MS, TASKS)[task] + _fw_table("host_ms")[fw]
-    host_slots_gpu = np.maximum(vcpus - 2.0, 1.0)
+    service = np.where(col(generative), np.where(col(continuous), s_cont, s_static), s_batch)
+    valid = (B <= col(_fw_table("max_batch")[fw])) & (B <= col(np.maximum(batch_mem, 1.0))) & col(fits)
+    sigma = np.where(generative, np.where(continuous, 0.45, 0.30), sigma_fw)
+    return service, col(streams) * B, valid, fits, sigma
 
-    # ---------------- CPU path ----------------------------------------------------------------
-    cpu_prec = np.select([p == "int8", p == "int4", p == "fp8", p == "bf16", p == "fp16"],
-                         [off["cpu_int8"].to_numpy(dtype=float), off["cpu_int8"].to_numpy(dtype=float) * 0.8,
-                          off["cpu_bf16"].to_numpy(dtype=float) * 0.8, off["cpu_bf16"].to_numpy(dtype=float),
-                          off["cpu_fp16"].to_numpy(dtype=float)], default=1.0)
-    arm = off["family"].astype(str).map(lambda f: CPU_FAMILY_GENERATION.get(f, "")).isin(
-        ["graviton3", "graviton2", "axion", "altra"]).to_numpy()
-    openvino = fw == FRAMEWORK_NAMES.index("openvino")
-    cpu_fw = np.where(openvino & arm, 0.6, _fw_table("cpu_eff")[fw])
-    per_vcpu = off["cpu_gflops"].to_numpy(dtype=float) * 1e9 / 1e3 * cpu_prec * np.maximum(cpu_fw, 1e-3)
+
+def _cpu_path(off: pd.DataFrame, fw: np.ndarray, precision: np.ndarray, weights: np.ndarray, flops: np.ndarray,
+              dec_tokens: np.ndarray, dec_weights: np.ndarray, extra_bytes: np.ndarray, act_bytes: np.ndarray,
+              kv_seq: np.ndarray, kv_seq_avg: np.ndarray, generative: np.ndarray, fixed_ms: np.ndarray
+              ) -> tuple[np.ndarray, ...]:
+    P = {name: precision == i for i, name in enumerate(PRECISIONS)}
+    cpu_int8 = off["cpu_int8"].to_numpy(dtype=float)
+    cpu_bf16 = off["cpu_bf16"].to_numpy(dtype=float)
+    precision_speed = np.select([P["int8"], P["int4"], P["fp8"], P["bf16"], P["fp16"]],
+                                [cpu_int8, cpu_int8 * 0.8, cpu_bf16 * 0.8, cpu_bf16,
+                                 off["cpu_fp16"].to_numpy(dtype=float)], default=1.0)
+    openvino_on_arm = (fw == FRAMEWORK_NAMES.index("openvino")) & off["cpu_arm"].to_numpy(dtype=bool)
+    fw_speed = np.where(openvino_on_arm, 0.6, _fw_table("cpu_eff")[fw])
+    per_vcpu = off["cpu_gflops"].to_numpy(dtype=float) * 1e6 * precision_speed * np.maximum(fw_speed, 1e-3)
+    # Amdahl: small models parallelise badly inside one request.
     p_par = 0.5 + 0.45 * flops / (flops + 2e8)
     T = BATCH_GRID[None, :]
+    col = _col
     speedup = 1.0 / ((1.0 - col(p_par)) + col(p_par) / T)
-    vcpu_avail = np.maximum(vcpus - 0.5, 1.0)
-    dram = np.minimum(T * col(off["cpu_dram_gbps"].to_numpy(dtype=float)), CPU_INSTANCE_BANDWIDTH_GBPS) * 1e9 / 1e3
-    cpu_bytes = col(extra_bytes + act_bytes * 0.1)
-    decode_bytes = col(dec_tokens) * (col(dec_weights) + col(kv_per_token * kv_avg_context))
-    s_cpu = (col(_fw_table("overhead_ms")[fw] + _table(HOST_CPU_MS, TASKS)[task])
-             + col(flops) / (col(per_vcpu) * speedup) + (cpu_bytes + decode_bytes) / dram)
+    vcpu_avail = np.maximum(off["vcpus"].to_numpy(dtype=float) - 0.5, 1.0)
+    dram = np.minimum(T * col(off["cpu_dram_gbps"].to_numpy(dtype=float)), CPU_INSTANCE_BANDWIDTH_GBPS) * 1e6
+    streamed = col(extra_bytes + act_bytes * 0.1 + dec_tokens * (dec_weights + kv_seq_avg))
+    service = col(fixed_ms) + col(flops / per_vcpu) / speedup + streamed / dram
     workers = np.floor(col(vcpu_avail) / T)
     host_usable = off["host_memory_gib"].to_numpy(dtype=float) * GIB * HOST_MEMORY_USABLE - HOST_OS_GIB * GIB
-    cpu_need = weights * 1.1 + CPU_RUNTIME_GIB * GIB + np.where(generative, kv_per_token * context, act_bytes)
-    cpu_fits = cpu_need <= host_usable
-    valid_cpu = (T <= col(vcpu_avail)) & col(cpu_fits)
-    sigma_cpu = np.where(generative, 0.45, _fw_table("sigma")[fw])
+    fits = weights * 1.1 + CPU_RUNTIME_GIB * GIB + np.where(generative, kv_seq, act_bytes) <= host_usable
+    valid = (T <= col(vcpu_avail)) & col(fits)
+    return service, workers, valid, fits
 
-    g = col(gpu_path)
-    service = np.where(g, s_gpu, s_cpu) / col(speed)
-    slots = np.where(g, slots_gpu, workers)
-    fits = np.where(gpu_path, gpu_fits, cpu_fits)
-    valid = np.where(g, valid_gpu, valid_cpu) & col(fits & runs) & (slots >= 1)
-    return ServiceModel(
-        service_ms=service, slots=np.maximum(slots, 1.0), valid=valid,
-        sigma=np.where(gpu_path, sigma_gpu, sigma_cpu),
-        host_ms=np.where(gpu_path, host_ms_gpu / speed, 0.0),
-        host_slots=np.where(gpu_path, host_slots_gpu, 1.0),
-        fits=fits,
-        runs=runs, gpu_path=gpu_path, slo_ms=slo,
-    )
+
+def _col(a: np.ndarray) -> np.ndarray:
+    return a[:, None]
+
+
+def _spot_rate(cloud: str, bucket: str | None, gpu_class: str) -> float:
+    if cloud == Cloud.AWS.value:
+        return INTERRUPTION_RATE_BY_BUCKET.get(bucket or "", INTERRUPTION_RATE_UNKNOWN)
+    return SPOT_PRIOR.get(cloud, {}).get(gpu_class, INTERRUPTION_RATE_UNKNOWN)
+
+
+def _capacity_failure(gpu_class: str, region: str, count: float, spot: bool) -> float:
+    p = CAPACITY_FAILURE[gpu_class] * CAPACITY_FAILURE_REGION_FACTOR.get(region, 1.0)
+    if count >= 8:
+        p *= CAPACITY_FAILURE_BIG_MACHINE_FACTOR
+    if spot:
+        p *= CAPACITY_FAILURE_SPOT_FACTOR
+    return min(p, CAPACITY_FAILURE_MAX)
 
 
 # --- queueing ---------------------------------------------------------------------------------
@@ -767,9 +816,10 @@ def latencies(model: ServiceModel, rps: np.ndarray) -> tuple[np.ndarray, np.ndar
         v = np.where(any_stable, v, np.nan)
         out.append(v)
     p50, p95, p99 = out
-    # Timeouts: a fixed multiple ladder keeps p50 ≤ p95 ≤ p99 for overloaded replicas.
-    p50 = np.where(any_stable, np.minimum(p50, timeout), timeout * 0.5)
-    p95 = np.where(any_stable, np.minimum(p95, timeout), timeout * 0.95)
+    # Timeouts cut each quantile at its own rung (½, 0.95, 1 × timeout): order and monotonicity
+    # in load survive the cut, and overloaded replicas sit exactly on the ladder.
+    p50 = np.where(any_stable, np.minimum(p50, timeout * 0.5), timeout * 0.5)
+    p95 = np.where(any_stable, np.minimum(p95, timeout * 0.95), timeout * 0.95)
     p99 = np.where(any_stable, np.minimum(p99, timeout), timeout)
     usable = model.fits & model.runs & model.valid.any(axis=1)
     nan = np.full(n, np.nan)
@@ -779,20 +829,10 @@ def latencies(model: ServiceModel, rps: np.ndarray) -> tuple[np.ndarray, np.ndar
 # --- risk -------------------------------------------------------------------------------------
 def interruption_rate(off: pd.DataFrame, spot: np.ndarray) -> np.ndarray:
     """Expected interruptions per instance-month (0 on-demand)."""
-    cloud = off["cloud"].astype(str).to_numpy()
-    bucket = off["spot_bucket"].astype(str).to_numpy()
-    gpu_class = off["accelerator"].astype(str).map(lambda a: GPU_CLASS.get(a, "small") if a else "cpu").to_numpy()
-    aws = np.array([INTERRUPTION_RATE_BY_BUCKET.get(b, INTERRUPTION_RATE_UNKNOWN) for b in bucket])
-    prior = np.array([SPOT_PRIOR.get(c, {}).get(g, INTERRUPTION_RATE_UNKNOWN) for c, g in zip(cloud, gpu_class)])
-    rate = np.where(cloud == Cloud.AWS.value, aws, prior) if len(cloud) else np.zeros(0)
-    return np.where(np.asarray(spot, dtype=bool), rate, 0.0)
+    return np.where(np.asarray(spot, dtype=bool), off["spot_interruption_rate"].to_numpy(dtype=float), 0.0)
 
 
 def capacity_failure_prob(off: pd.DataFrame, spot: np.ndarray) -> np.ndarray:
     """Probability that a deployment of this configuration cannot get its machines."""
-    gpu_class = off["accelerator"].astype(str).map(lambda a: GPU_CLASS.get(a, "small") if a else "cpu").to_numpy()
-    base = np.array([CAPACITY_FAILURE[g] for g in gpu_class])
-    region = off["region"].astype(str).map(lambda r: CAPACITY_FAILURE_REGION_FACTOR.get(r, 1.0)).to_numpy(dtype=float)
-    big = np.where(off["gpu_count"].to_numpy(dtype=float) >= 8, CAPACITY_FAILURE_BIG_MACHINE_FACTOR, 1.0)
-    spot_f = np.where(np.asarray(spot, dtype=bool), CAPACITY_FAILURE_SPOT_FACTOR, 1.0)
-    return np.minimum(base * region * big * spot_f, CAPACITY_FAILURE_MAX) if len(base) else np.zeros(0)
+    return np.where(np.asarray(spot, dtype=bool), off["capacity_failure_spot"].to_numpy(dtype=float),
+                    off["capacity_failure_on_demand"].to_numpy(dtype=float))
