@@ -132,7 +132,7 @@ class Location:
         """Write ``data`` at a key that must not exist yet; False (and nothing written) if it does."""
         target = self.path(*parts)
         if not self.local:
-            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            # No makedirs: object stores have no directories, and s3fs would create a missing bucket.
             try:
                 self.fs.pipe_file(target, data, mode="create")
             except FileExistsError:
