@@ -322,3 +322,24 @@ def test_provenance_outside_and_inside_git(tmp_path):
     inside = lifecycle.provenance(repo)
     head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert inside.git_commit == head and inside.git_dirty is False
+
+
+def test_bad_fleet_records_nothing(env):
+    env.write_fleet("version: 1\nmodels:\n  - name: Bad Name\n")
+    result = env.roost("plan", str(env.project / "fleet.yaml"), "--predictor", "baseline")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert env.store().read("dev").latest is None
+    assert not (env.project / "Pulumi.dev.yaml").exists()
+
+
+def test_human_output_names_versions_reasons_and_moves(env, fleet_texts):
+    env.plan()
+    env.write_fleet(fleet_texts[1])
+    planned = env.roost("plan", str(env.project / "fleet.yaml"), "--predictor", "baseline")
+    assert "Recorded version 2" in planned.stdout and "moved" in planned.stdout
+    assert "Monthly cost:" in planned.stdout and "pulumi up --stack dev" in planned.stdout
+    env.roost("rollback", "--to", "1")
+    table = env.roost("versions").stdout
+    assert "rollback to 1" in table and "Ada" in table and "ada@example.test" not in table
+    diff = env.roost("diff", "1", "2").stdout
+    assert "fraud-scorer" in diff and "cloud aws → gcp" in diff
