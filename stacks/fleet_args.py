@@ -128,6 +128,10 @@ class FleetArgs:
                              f"({c.replicas}) ≤ max ({c.max_replicas}) and max ≥ 1")
         if not (0 <= c.on_demand_base <= c.max_replicas):
             raise InputError(f"{where}: on_demand_base {c.on_demand_base} must be between 0 and max_replicas")
+        for field_name, text in (("name", d.name), ("image", d.image), ("health_path", d.health_path),
+                                 *((f"env.{k}", v) for k, v in d.env)):
+            if "\x00" in text:
+                raise InputError(f"{where}: {field_name} contains a NUL byte, which no shell or cloud API accepts")
         for key, _ in d.env:
             if not _ENV_NAME.match(key):
                 raise InputError(f"{where}: environment variable name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,11 +165,17 @@ class StrictMonitor(pulumi_mocks.MockMonitor):
         self.captured: list[CapturedResource] = []
         self.component_outputs: dict[str, dict[str, Any]] = {}
         self.errors: list[str] = []
+        # Registrations run concurrently on worker threads: claim each URN atomically.
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type != STACK_TYPE:
-            if urn in self.resources:
+            with self._lock:
+                duplicate = urn in self._seen
+                self._seen.add(urn)
+            if duplicate:
                 self.errors.append(f"duplicate resource URN {urn}: two resources share type and name")
                 raise OfflineProgramError(self.errors[-1])
             if request.custom and not request.type.startswith("pulumi:providers:") and not request.provider:

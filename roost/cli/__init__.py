@@ -20,6 +20,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("roost.cli.recommend", "recommend"),
     ("roost.cli.catalog", "catalog"),
     ("roost.cli.init", "init"),
+    ("roost.cli.preview", "preview"),
     ("roost.cli.history", "history"),
     ("roost.cli.stack", "plan"),
     ("roost.cli.stack", "versions"),

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from roost.cli.options import json_option
+from roost.errors import GateFailed
+from roost.output import Progress, console, money, print_json, table
+from roost.preview import SHARED, engine_preview, offline_preview
+from roost.stackfile import find_project_dir
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@click.command()
+@click.option("--stack", "-s", required=True, envvar="ROOST_STACK", help="Stack to preview (Pulumi.<stack>.yaml).")
+@click.option("--offline", is_flag=True,
+              help="Run the program under mocks: no Pulumi CLI, credentials or network (what CI runs).")
+@click.option("--project-dir", type=click.Path(file_okay=False, exists=True),
+              help="Directory with Pulumi.yaml (default: the nearest one at or above the current directory).")
+@json_option
+def preview(stack: str, offline: bool, project_dir: str | None, as_json: bool) -> None:
+    """Every resource `pulumi up` would create for STACK, grouped by deployment, with monthly
+    cost per fleet and the policy guardrails' verdict (exit 1 on a mandatory violation)."""
+    directory = Path(project_dir) if project_dir else find_project_dir()
+    if not offline:
+        report = engine_preview(directory, stack)
+    else:
+        progress = Progress("Running the stack's program offline", enabled=None if not as_json else False)
+        progress(0, 1)
+        report = offline_preview(directory, stack)
+        progress(1, 1)
+    failed = report.mandatory_violations
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        out = console()
+        for d in report.deployments:
+            endpoint = d.outputs.get("endpoint", "")
+            out.print(f"\n[bold]{d.name}[/bold]  {d.cloud}/{d.region}  {d.instance_type}  "
+                      f"{d.purchase.replace('_', '-')}  replicas {d.replicas} ({d.min_replicas}-{d.max_replicas})  "
+                      f"{money(d.monthly_cost_usd)}/month  {endpoint}")
+            out.print(table(None, ["  type", "name", "key inputs"],
+                            [("  " + r.type, r.name, "; ".join(f"{k}={_short(v)}" for k, v in r.key_inputs.items()))
+                             for r in d.resources]))
+        shared = [r for r in report.resources if r.deployment is None]
+        if shared:
+            out.print(f"\n[bold]{SHARED}[/bold]  providers and per-region resources")
+            out.print(table(None, ["  type", "name", "key inputs"],
+                            [("  " + r.type, r.name, "; ".join(f"{k}={_short(v)}" for k, v in r.key_inputs.items()))
+                             for r in shared]))
+        if report.violations:
+            out.print(table("\nPolicy violations", ["policy", "resource", "enforcement", "message"],
+                            [(v.policy, v.resource, v.enforcement, v.message) for v in report.violations]))
+        else:
+            out.print("\nPolicy: no violations.")
+        s = report.summary()
+        out.print(f"\nStack {report.stack} (plan version {report.plan_version}): {s['deployments']} deployments, "
+                  f"{s['resources']} resources, {money(s['monthly_cost_usd'])}/month estimated.")
+    if failed:
+        raise GateFailed(f"{len(failed)} mandatory policy violation(s); first: "
+                         f"{failed[0].policy} on {failed[0].resource}: {failed[0].message}")

@@ -1,0 +1,115 @@
+"""`roost preview --offline`: the real program, the example fleet, the JSON contract and exit codes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from roost.cli import main
+from roost.stackfile import write_plan, write_stack_config
+
+CLOUD_PREFIX = {"aws": "aws:", "gcp": "gcp:", "azure": "azure-native:"}
+GROUP_TYPES = {"aws": "aws:autoscaling/group:Group",
+               "gcp": "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
+               "azure": "azure-native:compute:VirtualMachineScaleSet"}
+
+
+def preview(project, stack: str, *extra: str):
+    return CliRunner().invoke(main, ["preview", "--stack", stack, "--project-dir", str(project), *extra])
+
+
+@pytest.fixture(scope="module")
+def example_json(example_project):
+    result = preview(example_project, "dev", "--offline", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_every_deployment_appears_on_its_chosen_cloud(example_json, example_plan):
+    by_name = {d["name"]: d for d in example_json["deployments"]}
+    assert set(by_name) == {d.name for d in example_plan.deployments}
+    for d in example_plan.deployments:
+        shown = by_name[d.name]
+        cloud = d.choice.cloud.value
+        assert (shown["cloud"], shown["region"]) == (cloud, d.choice.region)
+        types = {r["type"] for r in shown["resources"]}
+        assert GROUP_TYPES[cloud] in types
+        assert all(t.startswith(CLOUD_PREFIX[cloud]) for t in types), types
+        assert shown["monthly_cost_usd"] == pytest.approx(d.choice.monthly_cost_usd, abs=0.01)
+        assert shown["outputs"]["endpoint"]
+
+
+def test_json_contract(example_json, example_plan):
+    data = example_json
+    assert data["stack"] == "dev" and data["plan_version"] == "7"
+    assert {"stack", "plan_version", "resources", "deployments", "policy_violations", "summary"} <= set(data)
+    assert data["policy_violations"] == []
+    summary = data["summary"]
+    assert summary["deployments"] == len(example_plan.deployments)
+    assert summary["resources"] == len(data["resources"])
+    assert summary["monthly_cost_usd"] == pytest.approx(example_plan.monthly_cost_usd, abs=0.05)
+    assert summary["passed"] is True
+    for r in data["resources"]:
+        assert {"urn", "type", "name", "deployment", "key_inputs"} <= set(r)
+    shared = [r for r in data["resources"] if r["deployment"] is None]
+    assert {r["type"] for r in shared} >= {"pulumi:providers:aws", "pulumi:providers:gcp",
+                                          "pulumi:providers:azure-native"}
+
+
+def test_secrets_stay_redacted(example_project, example_json):
+    text = json.dumps(example_json)
+    assert "AAAAciphertextAAAA" not in text
+    # the secret was configured, so roost stores it in each cloud's secret store for the fleets that need it
+    names = {(r["deployment"], r["type"]) for r in example_json["resources"]}
+    assert ("drafting-70b", "aws:secretsmanager/secretVersion:SecretVersion") in names
+    assert ("assistant-8b", "azure-native:keyvault:Secret") in names
+
+
+def test_table_output_lists_fleets_with_cost(example_project, example_plan):
+    result = preview(example_project, "dev", "--offline")
+    assert result.exit_code == 0, result.output
+    for d in example_plan.deployments:
+        assert d.name in result.stdout
+    assert "Policy: no violations." in result.stdout and "/month" in result.stdout
+
+
+def test_runs_repeatably_in_one_process(example_project, example_json):
+    again = preview(example_project, "dev", "--offline", "--json")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["summary"] == example_json["summary"]
+
+
+def test_a_budget_over_the_cap_fails_the_gate_with_exit_1(example_project, example_plan):
+    write_plan(example_project, "tight", example_plan)
+    write_stack_config(example_project, "tight", {
+        "roost:gcp": {"project": "acme-ml"}, "roost:azure": {"adminSshPublicKey": "ssh-ed25519 AAAA k"},
+        "roost:budgets": {"teams": {"assistant": 1000}}, "roost:allowedRegions": ["us-east-1", "eastus"]})
+    result = preview(example_project, "tight", "--offline", "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    policies = {v["policy"] for v in data["policy_violations"]}
+    assert policies == {"budget-caps", "allowed-regions"}
+    assert all(v["enforcement"] == "mandatory" for v in data["policy_violations"])
+    assert "mandatory policy violation" in result.stderr
+
+
+def test_a_stack_without_a_plan_says_what_to_run(example_project):
+    write_stack_config(example_project, "empty", {"roost:gcp": {"project": "x"}})
+    result = preview(example_project, "empty", "--offline")
+    assert result.exit_code == 2
+    assert "run `roost plan FLEET --stack empty` first" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_settings_errors_are_input_errors(example_project, example_plan):
+    write_plan(example_project, "nogcp", example_plan)
+    result = preview(example_project, "nogcp", "--offline")
+    assert result.exit_code == 2
+    assert "roost:gcp.project: is required: search-embedder run on GCP" in result.stderr
+
+
+def test_without_offline_the_engine_path_is_reported_unavailable(example_project):
+    result = preview(example_project, "dev")
+    assert result.exit_code == 3
+    assert "use --offline" in result.stderr
