@@ -49,7 +49,10 @@ import pandas as pd
 
 from history.population import REGIONS, sample_specs
 from history.schema import COLUMNS
-from history.world import FRAMEWORK_FALLBACK, FRAMEWORKS, World, capacity, capacity_failure_prob, interruption_rate, latencies
+from history.world import (
+    FRAMEWORK_FALLBACK, FRAMEWORKS, World, capacity, capacity_failure_prob, deployment_failure_prob, interruption_rate,
+    latencies,
+)
 from placement.catalog import Catalog
 from placement.candidates import GPU_MEMORY_USABLE, HOST_MEMORY_RESERVED_GIB, HOST_MEMORY_USABLE
 from placement.types import HOURS_PER_MONTH, AcceleratorPolicy, Cloud, ModelSpec, Purchase, SpotPolicy, Task
@@ -163,7 +166,7 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     off_rows = off.iloc[row_offering].reset_index(drop=True)
     fail_p = capacity_failure_prob(off_rows, row_spot)
     rate = interruption_rate(off_rows, row_spot)
-    no_capacity = rng.random(n_rows) < 1.0 - (1.0 - fail_p) ** np.cbrt(replicas)
+    no_capacity = rng.random(n_rows) < deployment_failure_prob(fail_p, replicas)
     bad_release = rng.random(n_rows) < BAD_RELEASE_RATE
     outcome = np.full(n_rows, "ok", dtype=object)
     slo = profiles["slo_p95_latency_ms"].to_numpy()[row_profile]

@@ -271,6 +271,23 @@ class Truth:
 
 
 @dataclass(frozen=True)
+class DeploymentTruth:
+    """Noise-free outcome of a whole deployment: ``replicas`` replicas under ``offered_rps``."""
+
+    replica: Truth                      # one replica at offered_rps / replicas
+    replicas: int
+    offered_rps: float
+    meets_slo: bool                     # fits, runs, and p95 at the per-replica load ≤ SLO
+    capacity_failure_prob: float        # for all replicas (more machines to find)
+    expected_interruptions_per_month: float
+
+
+def deployment_failure_prob(per_deployment: np.ndarray | float, replicas: np.ndarray | float) -> np.ndarray:
+    """Capacity-shortage probability of a deployment of ``replicas`` machines: 1 − (1 − p)^∛replicas."""
+    return 1.0 - (1.0 - np.asarray(per_deployment, dtype=float)) ** np.cbrt(np.asarray(replicas, dtype=float))
+
+
+@dataclass(frozen=True)
 class ServiceModel:
     """Per (profile, offering) queueing parameters for each batch size option.
 
@@ -339,6 +356,20 @@ class World:
             capacity_failure_prob=float(capacity_failure_prob(off, risk_spot)[0]),
             runs=bool(model.runs[0]),
             max_rps=float(model.max_rps[0]),
+        )
+
+    def deployment(self, profile: ModelProfile, offering: Offering, purchase: Purchase, replicas: int,
+                   offered_rps: float | None = None) -> DeploymentTruth:
+        """Truth for (profile, offering, replicas) under ``offered_rps`` (default: the profile's peak)."""
+        if replicas < 1:
+            raise ValueError("replicas must be ≥ 1")
+        load = profile.peak_rps if offered_rps is None else offered_rps
+        replica = self.truth(profile, offering, purchase, rps_per_replica=load / replicas)
+        meets = replica.fits and replica.runs and replica.p95_ms <= profile.slo_p95_latency_ms
+        return DeploymentTruth(
+            replica=replica, replicas=replicas, offered_rps=load, meets_slo=bool(meets),
+            capacity_failure_prob=float(deployment_failure_prob(replica.capacity_failure_prob, replicas)),
+            expected_interruptions_per_month=replica.interruption_rate_per_month * replicas,
         )
 
     def truth_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -805,7 +836,6 @@ def latencies(model: ServiceModel, rps: np.ndarray) -> tuple[np.ndarray, np.ndar
     p95_all = np.where(stable, _p(model, 0.95, lam), np.inf)
     best = p95_all.argmin(axis=1)
     any_stable = stable.any(axis=1)
-    rows = np.arange(n)
     # Overloaded: the queue grows for the whole window; requests time out.
     mu = np.where(model.valid, model.slots / model.service_ms, 0.0)
     best = np.where(any_stable, best, mu.argmax(axis=1))

@@ -268,3 +268,16 @@ def test_constants_stay_in_physical_ranges():
     for name, fw in W.FRAMEWORKS.items():
         assert 0 <= fw.gpu_eff <= 1 and 0 <= fw.bw_eff <= 1 and fw.max_batch >= 1, name
     assert W.MAX_UTILIZATION < 1
+
+
+def test_a_deployment_meets_its_slo_only_with_enough_replicas(world, catalog):
+    a10g = offering(catalog, "g5.xlarge")
+    profile = dataclasses.replace(bert(slo=60.0), peak_rps=2_000.0)
+    per_replica = world.truth(profile, a10g, Purchase.ON_DEMAND).capacity_rps
+    enough = math.ceil(profile.peak_rps / per_replica)
+    assert world.deployment(profile, a10g, Purchase.ON_DEMAND, enough).meets_slo
+    short = world.deployment(profile, a10g, Purchase.ON_DEMAND, max(1, enough // 2))
+    assert not short.meets_slo
+    spot = world.deployment(profile, a10g, Purchase.SPOT, 4)
+    assert spot.expected_interruptions_per_month == pytest.approx(4 * spot.replica.interruption_rate_per_month)
+    assert spot.capacity_failure_prob > spot.replica.capacity_failure_prob
