@@ -195,8 +195,8 @@ class PulumiAutomationRunner:
         if self._which("pulumi") is None:
             raise EngineUnavailableError(
                 f"the Pulumi CLI is not installed (no `pulumi` on PATH), and roost drives Pulumi through it. "
-                f"Install it ({INSTALL_URL}), or run `roost preview --stack {self.stack_name} --offline` "
-                "for an offline preview without the CLI")
+                f"Install it ({INSTALL_URL}), or use --offline (`roost preview --stack {self.stack_name} --offline`) "
+                "for a preview without the CLI")
         auto = self._api()
         opts = auto.LocalWorkspaceOptions(work_dir=str(self.project_dir), env_vars=dict(self.env_vars))
         self._stack = self._call("select the stack", lambda: auto.create_or_select_stack(

@@ -8,7 +8,7 @@ import click
 from roost.cli.options import json_option
 from roost.errors import GateFailed
 from roost.output import Progress, console, money, print_json, table
-from roost.preview import SHARED, engine_preview, offline_preview
+from roost.preview import SHARED, offline_preview
 from roost.stackfile import find_project_dir
 
 
@@ -24,17 +24,21 @@ def _short(value: object) -> str:
 @click.option("--project-dir", type=click.Path(file_okay=False, exists=True),
               help="Directory with Pulumi.yaml (default: the nearest one at or above the current directory).")
 @json_option
-def preview(stack: str, offline: bool, project_dir: str | None, as_json: bool) -> None:
+@click.pass_context
+def preview(ctx: click.Context, stack: str, offline: bool, project_dir: str | None, as_json: bool) -> None:
     """Every resource `pulumi up` would create for STACK, grouped by deployment, with monthly
-    cost per fleet and the policy guardrails' verdict (exit 1 on a mandatory violation)."""
+    cost per fleet and the policy guardrails' verdict (exit 1 on a mandatory violation).
+
+    Without --offline, `pulumi preview` runs through the engine (needs the Pulumi CLI); its
+    output streams to stderr and the change counts are printed (or returned with --json)."""
     directory = Path(project_dir) if project_dir else find_project_dir()
     if not offline:
-        report = engine_preview(directory, stack)
-    else:
-        progress = Progress("Running the stack's program offline", enabled=None if not as_json else False)
-        progress(0, 1)
-        report = offline_preview(directory, stack)
-        progress(1, 1)
+        _engine_preview(ctx, directory.resolve(), stack, as_json)
+        return
+    progress = Progress("Running the stack's program offline", enabled=None if not as_json else False)
+    progress(0, 1)
+    report = offline_preview(directory, stack)
+    progress(1, 1)
     failed = report.mandatory_violations
     if as_json:
         print_json(report.to_dict())
@@ -65,3 +69,16 @@ def preview(stack: str, offline: bool, project_dir: str | None, as_json: bool) -
     if failed:
         raise GateFailed(f"{len(failed)} mandatory policy violation(s); first: "
                          f"{failed[0].policy} on {failed[0].resource}: {failed[0].message}")
+
+
+def _engine_preview(ctx: click.Context, directory: Path, stack: str, as_json: bool) -> None:
+    from roost.cli.stack import services
+    from roost.lifecycle import engine_preview
+
+    runner = services(ctx).runner_factory(directory, stack)
+    outcome = engine_preview(project_dir=directory, stack=stack, runner=runner)
+    if as_json:
+        print_json({"stack": stack, "engine": "pulumi", **outcome.to_dict()})
+        return
+    changes = ", ".join(f"{n} {op}" for op, n in sorted(outcome.resource_changes.items())) or "no changes"
+    console().print(f"\nStack {stack} (engine preview): {changes}.")

@@ -343,3 +343,14 @@ def test_human_output_names_versions_reasons_and_moves(env, fleet_texts):
     assert "rollback to 1" in table and "Ada" in table and "ada@example.test" not in table
     diff = env.roost("diff", "1", "2").stdout
     assert "fraud-scorer" in diff and "cloud aws → gcp" in diff
+
+
+def test_preview_without_offline_goes_through_the_runner(env):
+    env.plan()
+    result = CliRunner().invoke(main, ["preview", "--stack", "dev", "--project-dir", str(env.project), "--json"],
+                                obj=env.services, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["stack"], data["engine"], data["operation"]) == ("dev", "pulumi", "preview")
+    assert env.runner.ops() == ["preview"]
+    assert env.runner.calls[0][1]["message"].startswith("roost preview plan v1 decisions=")
