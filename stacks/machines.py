@@ -171,6 +171,34 @@ def gcp_boot_disk_type(machine_type: str) -> str:
     return "pd-balanced"
 
 
+# Proxy-only subnets (for regional internal Application Load Balancers) must not overlap
+# each other or the auto-mode range 10.128.0.0/9, so each region gets a fixed /23 slot in
+# 10.127.0.0/16 by its position here. Append new regions; never reorder.
+GCP_PROXY_ONLY_BASE = "10.127.0.0/16"
+GCP_REGIONS = (
+    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2", "us-west3", "us-west4",
+    "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1", "southamerica-east1",
+    "southamerica-west1", "europe-central2", "europe-north1", "europe-north2", "europe-southwest1", "europe-west1",
+    "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9", "europe-west10",
+    "europe-west12", "me-central1", "me-central2", "me-west1", "africa-south1", "asia-east1", "asia-east2",
+    "asia-northeast1", "asia-northeast2", "asia-northeast3", "asia-south1", "asia-south2", "asia-southeast1",
+    "asia-southeast2", "australia-southeast1", "australia-southeast2",
+)
+
+
+def gcp_proxy_only_cidr(region: str) -> str | None:
+    """The default proxy-only subnet range of a region (None for a region not in the table)."""
+    import ipaddress
+
+    if region not in GCP_REGIONS:
+        return None
+    slots = ipaddress.ip_network(GCP_PROXY_ONLY_BASE).subnets(new_prefix=23)
+    for i, net in enumerate(slots):
+        if i == GCP_REGIONS.index(region):
+            return str(net)
+    return None
+
+
 def gcp_image_kind(machine_type: str, has_gpu: bool) -> str:
     arch = arch_of(Cloud.GCP, machine_type)
     return f"{'gpu' if has_gpu else 'cpu'}-{arch}"

@@ -10,7 +10,7 @@ Keys (all namespaced ``roost:``; objects may be YAML objects or JSON strings):
     planVersion               version number from roost's version store (tag roost-version)
     publicEndpoint            true → internet-facing load balancers (default: internal)
     aws     {vpcId, subnetIds, certificateArn, amiOverrides, rootDeviceName, ingressCidrs}
-    gcp     {project, network, subnetwork, certificate, proxyOnlySubnetCidr,
+    gcp     {project, network, subnetwork, certificate, proxyOnlySubnets,
              createProxyOnlySubnet, cloudNat, imageOverrides, ingressCidrs}
     azure   {addressSpace, adminUsername, adminSshPublicKey, imageOverrides, ingressCidrs}
     allowedRegions            [region, …]   policy: where fleets may run
@@ -36,7 +36,7 @@ from stacks.policy.rules import Budgets, PolicyConfig
 KEYS = ("plan", "planVersion", "publicEndpoint", "aws", "gcp", "azure", "allowedRegions",
         "allowedInstanceFamilies", "budgets", "secrets", "secretRefs")
 AWS_KEYS = ("vpcId", "subnetIds", "certificateArn", "amiOverrides", "rootDeviceName", "ingressCidrs")
-GCP_KEYS = ("project", "network", "subnetwork", "certificate", "proxyOnlySubnetCidr", "createProxyOnlySubnet",
+GCP_KEYS = ("project", "network", "subnetwork", "certificate", "proxyOnlySubnets", "createProxyOnlySubnet",
             "cloudNat", "imageOverrides", "ingressCidrs")
 AZURE_KEYS = ("addressSpace", "adminUsername", "adminSshPublicKey", "imageOverrides", "ingressCidrs")
 PUBLIC_CIDRS = ("0.0.0.0/0",)
@@ -66,7 +66,7 @@ class GcpSettings:
     network: str = "default"
     subnetwork: str | None = None
     certificate: str | None = None
-    proxy_only_subnet_cidr: str = "10.129.252.0/23"
+    proxy_only_subnets: Mapping[str, str] = field(default_factory=dict)   # region → CIDR overrides
     create_proxy_only_subnet: bool = True
     cloud_nat: bool = True
     image_overrides: Mapping[str, str] = field(default_factory=dict)
@@ -105,6 +105,16 @@ class StackSettings:
     # Values are opaque here (Pulumi secret Outputs at run time); only their presence matters.
     secret_values: Mapping[str, Any] = field(default_factory=dict)
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
+
+    def gcp_proxy_only_cidr(self, region: str) -> str:
+        from stacks.machines import gcp_proxy_only_cidr
+
+        cidr = self.gcp.proxy_only_subnets.get(region) or gcp_proxy_only_cidr(region)
+        if cidr is None:
+            raise InputError(f"roost:gcp.proxyOnlySubnets.{region}: no default range for this region; set a free "
+                             "/23 for the internal load balancer's proxies (pulumi config set --path "
+                             f"roost:gcp.proxyOnlySubnets.{region} 10.126.0.0/23)")
+        return cidr
 
     def clouds(self) -> set[Cloud]:
         return {d.choice.cloud for d in self.plan.deployments}
@@ -271,20 +281,21 @@ def parse_settings(raw: Mapping[str, Any], *, stack: str) -> StackSettings:
 
     gcp_raw = _as_object(raw.get("gcp"), "gcp", problems)
     _unknown_keys(gcp_raw, GCP_KEYS, "gcp", problems)
-    proxy_cidr = _as_str(gcp_raw.get("proxyOnlySubnetCidr"), "gcp.proxyOnlySubnetCidr", problems)
+    proxy_subnets = _as_str_map(gcp_raw.get("proxyOnlySubnets"), "gcp.proxyOnlySubnets", problems)
+    for region, cidr in proxy_subnets.items():
+        _as_cidrs([cidr], f"gcp.proxyOnlySubnets.{region}", problems)
     gcp = GcpSettings(
         project=_as_str(gcp_raw.get("project"), "gcp.project", problems),
         network=_as_str(gcp_raw.get("network"), "gcp.network", problems) or "default",
         subnetwork=_as_str(gcp_raw.get("subnetwork"), "gcp.subnetwork", problems),
         certificate=_as_str(gcp_raw.get("certificate"), "gcp.certificate", problems),
-        proxy_only_subnet_cidr=proxy_cidr or GcpSettings.proxy_only_subnet_cidr,
+        proxy_only_subnets=proxy_subnets,
         create_proxy_only_subnet=_as_bool(gcp_raw.get("createProxyOnlySubnet"), "gcp.createProxyOnlySubnet",
                                           problems, True),
         cloud_nat=_as_bool(gcp_raw.get("cloudNat"), "gcp.cloudNat", problems, True),
         image_overrides=_as_str_map(gcp_raw.get("imageOverrides"), "gcp.imageOverrides", problems),
         ingress_cidrs=_as_cidrs(gcp_raw.get("ingressCidrs"), "gcp.ingressCidrs", problems),
     )
-    _as_cidrs([gcp.proxy_only_subnet_cidr], "gcp.proxyOnlySubnetCidr", problems)
 
     azure_raw = _as_object(raw.get("azure"), "azure", problems)
     _unknown_keys(azure_raw, AZURE_KEYS, "azure", problems)

@@ -36,7 +36,7 @@ def _proxy_only_subnet(args: FleetArgs, provider: pulumi.ProviderResource, setti
         return gcp.compute.Subnetwork(
             f"gcp-{args.region}-proxy-only",
             name=naming.physical_name(naming.GCP_RESOURCE, "roost", args.stack, args.region, "proxy"),
-            region=args.region, network=settings.gcp.network, ip_cidr_range=settings.gcp.proxy_only_subnet_cidr,
+            region=args.region, network=settings.gcp.network, ip_cidr_range=settings.gcp_proxy_only_cidr(args.region),
             purpose=pv.GCP_PROXY_ONLY_PURPOSE, role=pv.GCP_PROXY_ONLY_ROLE,
             opts=pulumi.ResourceOptions(provider=provider))
 
@@ -114,7 +114,7 @@ def build(fleet: pulumi.ComponentResource, args: FleetArgs, provider: pulumi.Pro
     # --- firewall: the model port from Google's health checkers and proxies only ---
     sources = list(pv.GCP_HEALTH_CHECK_RANGES)
     if internal:
-        sources.append(settings.gcp.proxy_only_subnet_cidr)
+        sources.append(settings.gcp_proxy_only_cidr(args.region))
     gcp.compute.Firewall(
         logical_name(n, "fw"), name=naming.physical_name(naming.GCP_RESOURCE, args.stack, n, "lb"),
         network=settings.gcp.network, direction=pv.GCP_FIREWALL_DIRECTION, priority=1000,

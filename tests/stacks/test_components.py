@@ -258,7 +258,11 @@ def test_gcp_network_admits_only_google_ranges_and_no_public_ips(kit, gcp_run):
         assert all("accessConfigs" not in nic for nic in t.inputs["networkInterfaces"])
         assert t.inputs["metadata"]["block-project-ssh-keys"] == "TRUE"
     fw = kit.one(result, "gcp:compute/firewall:Firewall", "g2-od")
-    assert sorted(fw.inputs["sourceRanges"]) == sorted([*pv.GCP_HEALTH_CHECK_RANGES, "10.129.252.0/23"])
+    proxy_only = kit.one(result, "gcp:compute/subnetwork:Subnetwork", "us-central1")
+    assert proxy_only.inputs["purpose"] == "REGIONAL_MANAGED_PROXY"
+    assert sorted(fw.inputs["sourceRanges"]) == sorted([*pv.GCP_HEALTH_CHECK_RANGES, proxy_only.inputs["ipCidrRange"]])
+    other = kit.one(result, "gcp:compute/subnetwork:Subnetwork", "europe-west4")
+    assert other.inputs["ipCidrRange"] != proxy_only.inputs["ipCidrRange"]
     assert fw.inputs["allows"] == [{"protocol": "tcp", "ports": ["8080"]}]
     template = kit.one(result, "gcp:compute/instanceTemplate:InstanceTemplate", "g2-od")
     assert fw.inputs["targetTags"] == template.inputs["tags"]

@@ -98,3 +98,13 @@ def test_root_disk_grows_with_the_model_and_gpu_images_start_bigger():
 def test_gcp_boot_disk_type_follows_the_series():
     assert machines.gcp_boot_disk_type("c4a-standard-4") == "hyperdisk-balanced"
     assert machines.gcp_boot_disk_type("g2-standard-8") == "pd-balanced"
+
+
+def test_gcp_proxy_only_ranges_are_distinct_and_outside_the_auto_mode_range():
+    import ipaddress
+
+    nets = [ipaddress.ip_network(machines.gcp_proxy_only_cidr(r)) for r in machines.GCP_REGIONS]
+    assert len(set(nets)) == len(nets)
+    auto_mode = ipaddress.ip_network("10.128.0.0/9")
+    assert all(n.prefixlen == 23 and not n.overlaps(auto_mode) for n in nets)
+    assert machines.gcp_proxy_only_cidr("mars-north1") is None

@@ -94,3 +94,14 @@ def test_gcp_project_is_required_only_when_a_fleet_runs_on_gcp(kit, aws_plan):
                                        purchase=Purchase.ON_DEMAND))
     s = parse_settings({"plan": gcp_plan.to_dict(), "gcp": {"project": "acme"}}, stack="prod")
     assert s.gcp.project == "acme" and s.gcp.network == "default"
+
+
+def test_proxy_only_ranges_default_per_region_and_can_be_overridden(aws_plan):
+    from placement.errors import InputError
+
+    s = parse_settings({"plan": aws_plan.to_dict(), "gcp": {"proxyOnlySubnets": {"me-west1": "10.99.0.0/23"}}},
+                       stack="prod")
+    assert s.gcp_proxy_only_cidr("me-west1") == "10.99.0.0/23"
+    assert s.gcp_proxy_only_cidr("us-central1").startswith("10.127.")
+    with pytest.raises(InputError, match=r"roost:gcp.proxyOnlySubnets.mars-north1"):
+        s.gcp_proxy_only_cidr("mars-north1")
