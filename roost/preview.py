@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from placement.errors import InputError, RoostError
+from placement.errors import InputError
 from roost.stackfile import PLAN_KEY, read_stack_config, validate_stack_name
 
 NAMESPACE = "roost:"
@@ -65,10 +65,6 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "azure-native:network:LoadBalancer": ("sku.name", "probes[].requestPath", "loadBalancingRules[].backendPort"),
 }
 _NEVER_SHOWN = frozenset({"userData", "customData", "metadata", "tags", "labels", "policy", "assumeRolePolicy"})
-
-
-class EngineUnavailable(RoostError):
-    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -297,11 +293,3 @@ def offline_preview(project_dir: Path, stack: str) -> PreviewReport:
     return PreviewReport(stack=stack, plan_version=settings.plan_version, resources=resources,
                          deployments=tuple(deployments), violations=tuple(evaluate(views, settings.policy)),
                          exports=result.exports)
-
-
-def engine_preview(project_dir: Path, stack: str) -> PreviewReport:
-    """Preview through the Pulumi engine (needs the CLI and cloud credentials).
-
-    Placeholder until roost/engine.py exists; it will replace this function."""
-    raise EngineUnavailable("the Pulumi engine path is not available yet; use --offline "
-                            "(or run `pulumi preview --stack " + stack + "` yourself)")

@@ -256,7 +256,7 @@ def _scale_set(args: FleetArgs, spec: GroupSpec, settings: StackSettings, script
             eviction_policy=pv.AZURE_EVICTION_POLICY if spot else None,
             billing_profile=compute.BillingProfileArgs(max_price=pv.AZURE_SPOT_MAX_PRICE) if spot else None,
             os_profile=compute.VirtualMachineScaleSetOSProfileArgs(
-                computer_name_prefix=naming.physical_name(naming.AZURE_COMPUTER_PREFIX, args.stack, n,
+                computer_name_prefix=naming.physical_name(naming.AZURE_COMPUTER_PREFIX, n, args.stack,
                                                           spec.role.value),
                 admin_username=user,
                 custom_data=base64.b64encode(script.encode()).decode(),
