@@ -109,6 +109,7 @@ class PreviewReport:
     deployments: tuple[DeploymentPreview, ...]
     violations: tuple[Any, ...]   # stacks.policy.rules.Violation
     exports: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()   # things to do before the fleets can serve (not policy failures)
 
     @property
     def mandatory_violations(self) -> tuple[Any, ...]:
@@ -139,6 +140,7 @@ class PreviewReport:
             "resources": [r.to_dict() for r in self.resources],
             "deployments": [d.to_dict() for d in self.deployments],
             "policy_violations": [v.to_dict() for v in self.violations],
+            "notes": list(self.notes),
             "summary": self.summary(),
         }
 
@@ -292,4 +294,25 @@ def offline_preview(project_dir: Path, stack: str) -> PreviewReport:
     views = [ResourceView(r.type, r.name, r.inputs) for r in result.resources if r.type != FLEET_TYPE]
     return PreviewReport(stack=stack, plan_version=settings.plan_version, resources=resources,
                          deployments=tuple(deployments), violations=tuple(evaluate(views, settings.policy)),
-                         exports=result.exports)
+                         exports=result.exports, notes=tuple(_secret_notes(settings)))
+
+
+def _secret_notes(settings: Any) -> list[str]:
+    """Secrets roost will create empty: the replicas wait at boot until someone puts a value in."""
+    from stacks import naming
+
+    notes = []
+    for d in settings.plan.deployments:
+        for secret in d.secrets:
+            if secret in settings.secret_values or secret in settings.secret_refs:
+                continue
+            cloud = d.choice.cloud.value
+            where = {
+                "aws": f"AWS Secrets Manager secret {naming.aws_secret_name(settings.stack, d.name, secret)}",
+                "gcp": f"GCP Secret Manager secret {naming.gcp_secret_id(settings.stack, d.name, secret)}",
+                "azure": f"Key Vault {naming.azure_key_vault_name(settings.stack, d.name)} as "
+                         f"{naming.azure_secret_name(secret)}",
+            }[cloud]
+            notes.append(f"{d.name}: secret {secret!r} has no value; after `pulumi up`, put one in the {where} "
+                         f"(or set roost:secrets.{secret} / roost:secretRefs.{secret}); replicas wait for it")
+    return notes

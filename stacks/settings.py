@@ -333,12 +333,15 @@ def parse_settings(raw: Mapping[str, Any], *, stack: str) -> StackSettings:
     if plan is not None:
         clouds = {d.choice.cloud for d in plan.deployments}
         on = {c: [d.name for d in plan.deployments if d.choice.cloud is c] for c in clouds}
+        def runs(names: list[str]) -> str:
+            return f"{', '.join(names)} {'runs' if len(names) == 1 else 'run'}"
+
         if Cloud.GCP in clouds and not gcp.project:
-            problems.add("gcp.project", f"is required: {', '.join(on[Cloud.GCP])} run on GCP "
+            problems.add("gcp.project", f"is required: {runs(on[Cloud.GCP])} on GCP "
                          "(pulumi config set --path roost:gcp.project MY-PROJECT)")
         if Cloud.AZURE in clouds and not azure.admin_ssh_public_key:
             problems.add("azure.adminSshPublicKey",
-                         f"is required: {', '.join(on[Cloud.AZURE])} run on Azure, whose Linux scale sets need "
+                         f"is required: {runs(on[Cloud.AZURE])} on Azure, whose Linux scale sets need "
                          "an SSH key when password login is off (no port opens for it) "
                          "(pulumi config set --path roost:azure.adminSshPublicKey \"$(cat ~/.ssh/id_ed25519.pub)\")")
         for d in plan.deployments:

@@ -63,6 +63,8 @@ def preview(ctx: click.Context, stack: str, offline: bool, project_dir: str | No
                             [(v.policy, v.resource, v.enforcement, v.message) for v in report.violations]))
         else:
             out.print("\nPolicy: no violations.")
+        for note in report.notes:
+            out.print(f"Note: {note}")
         s = report.summary()
         out.print(f"\nStack {report.stack} (plan version {report.plan_version}): {s['deployments']} deployments, "
                   f"{s['resources']} resources, {money(s['monthly_cost_usd'])}/month estimated.")

@@ -44,7 +44,7 @@ def test_json_contract(example_json, example_plan):
     data = example_json
     assert data["stack"] == "dev" and data["plan_version"] == "7"
     assert {"stack", "plan_version", "resources", "deployments", "policy_violations", "summary"} <= set(data)
-    assert data["policy_violations"] == []
+    assert data["policy_violations"] == [] and data["notes"] == []  # hf-token is configured
     summary = data["summary"]
     assert summary["deployments"] == len(example_plan.deployments)
     assert summary["resources"] == len(data["resources"])
@@ -106,10 +106,22 @@ def test_settings_errors_are_input_errors(example_project, example_plan):
     write_plan(example_project, "nogcp", example_plan)
     result = preview(example_project, "nogcp", "--offline")
     assert result.exit_code == 2
-    assert "roost:gcp.project: is required: search-embedder run on GCP" in result.stderr
+    assert "roost:gcp.project: is required: search-embedder runs on GCP" in result.stderr
 
 
 def test_without_offline_the_engine_path_is_reported_unavailable(example_project):
     result = preview(example_project, "dev")
     assert result.exit_code == 3
     assert "use --offline" in result.stderr
+
+
+def test_secrets_without_a_value_are_noted_not_failed(example_project, example_plan):
+    write_plan(example_project, "novalue", example_plan)
+    write_stack_config(example_project, "novalue", {
+        "roost:gcp": {"project": "acme-ml"}, "roost:azure": {"adminSshPublicKey": "ssh-ed25519 AAAA k"}})
+    result = preview(example_project, "novalue", "--offline", "--json")
+    assert result.exit_code == 0
+    notes = json.loads(result.stdout)["notes"]
+    needing = sorted(d.name for d in example_plan.deployments if d.secrets)
+    assert sorted(n.split(":")[0] for n in notes) == needing
+    assert any("roost/novalue/drafting-70b/hf-token" in n for n in notes)

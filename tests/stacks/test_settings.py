@@ -56,8 +56,8 @@ def test_every_problem_is_reported_at_once_with_its_key(kit):
     assert "roost:publicEndpoint: must be true or false" in text
     assert "roost:budgets.stack: must not be negative" in text
     assert "roost:azure.addressSpace: 'not-a-cidr' is not a CIDR" in text
-    assert "roost:gcp.project: is required: g run on GCP" in text
-    assert "roost:azure.adminSshPublicKey: is required: z run on Azure" in text
+    assert "roost:gcp.project: is required: g runs on GCP" in text
+    assert "roost:azure.adminSshPublicKey: is required: z runs on Azure" in text
     assert all("\n" not in p for p in problems)
 
 
