@@ -73,7 +73,6 @@ def build(fleet: pulumi.ComponentResource, args: FleetArgs, provider: pulumi.Pro
     net = _network(args.region, provider, settings, shared)
     n = args.name
     https = bool(settings.aws.certificate_arn)
-    listen_port = HTTPS_PORT if https else HTTP_PORT
     ingress_cidrs = settings.aws.ingress_cidrs
     client_cidrs: pulumi.Input[list[str]] = list(ingress_cidrs) if ingress_cidrs else (
         ["0.0.0.0/0"] if args.public else pulumi.Output.from_input(net.vpc_cidr).apply(lambda c: [c]))

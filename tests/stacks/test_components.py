@@ -448,3 +448,11 @@ def test_strict_mocks_reject_default_providers():
 
     with pytest.raises(OfflineProgramError, match="default provider"):
         run_offline(program, project="roost", stack="t", config={})
+
+
+def test_a_flat_secret_key_as_pulumi_config_set_writes_it_is_read_as_a_secret(kit):
+    plan = kit.plan(kit.deployment("m", secrets=("hf-token",)))
+    result = kit.run(plan, secret_keys=("roost:secrets.hf-token",), **{"secrets.hf-token": kit.HF_TOKEN})
+    version = kit.one(result, "aws:secretsmanager/secretVersion:SecretVersion", "m")
+    assert version.inputs["secretString"] == SECRET
+    assert kit.HF_TOKEN not in json.dumps([r.inputs for r in result.resources])
