@@ -8,6 +8,7 @@ them at boot.
 from __future__ import annotations
 
 import functools
+from importlib import resources
 import re
 import shlex
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from placement.types import Cloud
 from stacks import naming
 from stacks.fleet_args import FleetArgs
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+# `templates` is shipped as a package so this resolves in editable and regular installs alike.
+TEMPLATES_DIR = Path(str(resources.files("templates")))
 BOOT_TEMPLATE = "cloud-init/serve.sh.j2"
 
 _ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
