@@ -1,0 +1,472 @@
+"""Features of the learned models, defined once and shared by training and serving.
+
+Both paths describe (profile, offering, purchase) rows as *raw columns* — the vocabulary
+of the deployment logs — and turn them into a feature matrix with the same function,
+``matrix``. Training gets raw columns from log rows joined to the catalog
+(``offering_frame``); serving gets them from a ``ModelProfile`` and catalog offerings
+(``OfferingTable`` + ``profile_columns``). Parity between the two is tested.
+
+Three groups of features:
+
+* **profile**: task, framework, params, precision, memory need, tokens, SLO, and the load
+  each replica carries (for latency and risk);
+* **offering**: cloud, region, family, CPU architecture, accelerator and its specs
+  (memory, bandwidth, tensor FLOPs at the model's precision, count), vCPUs, host memory,
+  price, purchase option and the published spot interruption rate;
+* **physics**: what ``placement.baseline`` would compute on a whiteboard — ideal compute
+  and memory-bandwidth times, the baseline's service time and capacity at the SLO, the
+  memory fit ratio. Trees then learn the correction to physics rather than physics itself,
+  which is what lets them generalise to models they have never seen.
+
+Categorical features are integer codes into *fixed* category lists (``FeatureSpec``)
+saved with every trained model, so a code means the same thing at training and serving
+time; a value the lists do not know becomes missing (NaN), which LightGBM handles.
+
+Throughput depends on the hardware, never on where it is bought, so the performance
+features exclude region, price and purchase: a predictor evaluates each distinct piece
+of hardware once per profile and broadcasts to every region and purchase option. Risk
+(capacity shortages, interruptions, OOM) does depend on them: the risk features add them.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from placement import baseline, candidates, workload
+from placement.sizing import INTERRUPTION_RATE_BY_BUCKET, INTERRUPTION_RATE_UNKNOWN
+from placement.types import (
+    BYTES_PER_PARAM, KNOWN_FRAMEWORKS, Cloud, ModelProfile, Offering, Precision, Purchase, Task,
+)
+
+FEATURES_SCHEMA_VERSION = 1
+CPU_ONLY = "none"  # accelerator category of offerings without a GPU
+
+# Columns identifying an offering in the logs (the catalog join key) and the purchase option.
+OFFERING_KEY = ("cloud", "region", "instance_type", "accelerator", "accelerator_count")
+PROFILE_COLUMNS = ("task", "framework", "params_millions", "precision", "memory_gib", "input_tokens",
+                   "output_tokens", "slo_p95_latency_ms")
+# Offering columns the features read (beyond the key); the catalog provides them.
+OFFERING_COLUMNS = ("family", "arch", "vcpus", "host_memory_gib", "gpu_memory_gib", "gpu_bandwidth_gbps",
+                    "gpu_fp16_tflops", "gpu_fp32_tflops", "gpu_int8_tops", "price_hour_usd",
+                    "spot_price_hour_usd", "spot_interruption_rate")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input. ``monotone`` is LightGBM's constraint on throughput (+1 never decreases it)."""
+
+    name: str
+    categorical: bool = False
+    monotone: int = 0
+    # For explanations: how a person calls it, and how to print its value ({} is the value).
+    label: str = ""
+    fmt: str = "{:,.3g}"
+
+    def describe(self, value: object) -> str:
+        label = self.label or self.name.replace("_", " ")
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return f"{label} unknown"
+        try:
+            return f"{label} {self.fmt.format(value)}"
+        except (ValueError, TypeError):
+            return f"{label} {value}"
+
+
+def _f(name: str, label: str, fmt: str = "{:,.3g}", monotone: int = 0) -> Feature:
+    return Feature(name, False, monotone, label, fmt)
+
+
+def _c(name: str, label: str) -> Feature:
+    return Feature(name, True, 0, label, "{}")
+
+
+# Performance: profile × hardware. ``monotone`` marks what physics guarantees for saturation
+# throughput relative to the roofline, all else equal: more memory bandwidth, tensor FLOPs,
+# GPUs (data-parallel copies or tensor parallelism) or vCPUs (host pre/post-processing)
+# never lower it.
+PERFORMANCE_FEATURES: tuple[Feature, ...] = (
+    _c("task", "task"),
+    _c("framework", "framework"),
+    _c("precision", "precision"),
+    _f("params_millions", "model size (M params)", "{:,.0f}"),
+    _f("memory_gib", "model memory need (GiB)", "{:,.1f}"),
+    _f("input_tokens_eff", "input tokens per request", "{:,.0f}"),
+    _f("output_tokens_eff", "output tokens per request", "{:,.0f}"),
+    _f("slo_p95_latency_ms", "p95 SLO (ms)", "{:,.0f}"),
+    _c("cloud", "cloud"),
+    _c("family", "instance family"),
+    _c("arch", "CPU architecture"),
+    _c("accelerator", "accelerator"),
+    _f("accelerator_count", "accelerators", "{:g}", +1),
+    _f("vcpus", "vCPUs", "{:,.0f}", +1),
+    _f("host_memory_gib", "host memory (GiB)", "{:,.0f}"),
+    _f("gpu_memory_gib", "GPU memory (GiB per GPU)", "{:,.0f}"),
+    _f("gpu_bandwidth_gbps", "GPU memory bandwidth (GB/s)", "{:,.0f}", +1),
+    _f("gpu_tflops_at_precision", "GPU tensor TFLOPS at the model's precision", "{:,.0f}", +1),
+    _f("log_ideal_compute_ms", "ideal compute time per request (log10 ms)", "{:.2f}"),
+    _f("log_ideal_decode_ms", "ideal memory-bound decode time per request (log10 ms)", "{:.2f}"),
+    _f("log_physics_service_ms", "roofline service time (log10 ms)", "{:.2f}"),
+    _f("log_physics_rps", "roofline capacity at the SLO (log10 rps)", "{:.2f}"),
+    _f("log_physics_saturation_rps", "roofline saturation throughput (log10 rps)", "{:.2f}"),
+    _f("physics_tail_to_slo", "roofline idle p95 / SLO", "{:.2f}"),
+    _f("memory_fit_ratio", "memory need / usable memory", "{:.0%}"),
+    _f("weight_gib", "weights (GiB)", "{:,.1f}"),
+    _f("memory_headroom_gib", "memory left after the weights (GiB)", "{:,.1f}"),
+    _f("log_sequences_in_memory", "requests whose KV cache fits beside the weights (log10)", "{:.2f}"),
+    _f("log_weight_stream_ms", "time to stream the weights once (log10 ms)", "{:.2f}"),
+    _f("log_batched_decode_rps", "memory-bound decode throughput at the batch memory allows (log10 rps)",
+       "{:.2f}"),
+    _f("arithmetic_intensity_ratio", "model FLOPs per weight byte / GPU FLOPs per byte", "{:.2g}"),
+    _f("vcpus_per_gpu", "vCPUs per GPU", "{:,.1f}"),
+)
+
+# Latency at a load: the hardware and profile, plus how busy each replica is (the share of
+# its saturation throughput it serves; p95 never falls as it rises).
+UTILIZATION = _f("utilization", "utilization", "{:.0%}")
+LATENCY_FEATURES: tuple[Feature, ...] = PERFORMANCE_FEATURES + (UTILIZATION,)
+
+# Risk: the profile and hardware plus where and how it is bought.
+RISK_FEATURES: tuple[Feature, ...] = PERFORMANCE_FEATURES + (
+    _c("region", "region"),
+    _c("purchase", "purchase option"),
+    _f("spot_interruption_rate", "published spot interruption rate", "{:.1%}"),
+    _f("price_hour_usd", "on-demand price ($/h)", "${:,.2f}"),
+    _f("spot_discount", "spot price / on-demand price", "{:.0%}"),
+)
+
+FEATURE_GROUPS: dict[str, tuple[Feature, ...]] = {
+    "performance": PERFORMANCE_FEATURES, "latency": LATENCY_FEATURES, "risk": RISK_FEATURES,
+}
+ALL_FEATURES: tuple[Feature, ...] = RISK_FEATURES + (UTILIZATION,)
+
+CATEGORICAL = tuple(f.name for f in ALL_FEATURES if f.categorical)
+
+
+def _default_groups() -> dict[str, tuple[str, ...]]:
+    return {group: tuple(f.name for f in feats) for group, feats in FEATURE_GROUPS.items()}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The feature lists and fixed category lists that give a model's inputs their meaning.
+
+    Saved with every model (``features.json``): codes are looked up in *these* lists at
+    serving time, never in lists rebuilt from whatever catalog is loaded then.
+    """
+
+    categories: Mapping[str, tuple[str, ...]]
+    schema_version: int = FEATURES_SCHEMA_VERSION
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=_default_groups)
+
+    @classmethod
+    def for_catalog(cls, offerings: Iterable[Offering]) -> FeatureSpec:
+        offerings = tuple(offerings)
+        return cls(categories={
+            "task": tuple(t.value for t in Task),
+            "framework": tuple(KNOWN_FRAMEWORKS),
+            "precision": tuple(p.value for p in Precision),
+            "cloud": tuple(c.value for c in Cloud),
+            "purchase": tuple(p.value for p in Purchase),
+            "region": tuple(sorted({o.region for o in offerings})),
+            "family": tuple(sorted({o.family for o in offerings})),
+            "arch": tuple(sorted({o.arch for o in offerings})),
+            "accelerator": (CPU_ONLY, *sorted({o.accelerator for o in offerings if o.accelerator})),
+        })
+
+    def names(self, group: str) -> tuple[str, ...]:
+        return self.groups[group]
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": self.schema_version,
+            "groups": {g: list(v) for g, v in self.groups.items()},
+            "categorical": list(CATEGORICAL),
+            "monotone": {f.name: f.monotone for f in ALL_FEATURES if f.monotone},
+            "categories": {k: list(v) for k, v in sorted(self.categories.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> FeatureSpec:
+        return cls(categories={k: tuple(v) for k, v in data["categories"].items()},
+                   schema_version=int(data["schema_version"]),
+                   groups={g: tuple(v) for g, v in data["groups"].items()})
+
+    def mismatch(self) -> str | None:
+        """Why this spec cannot drive this version of the code, or None when it can."""
+        if self.schema_version != FEATURES_SCHEMA_VERSION:
+            return f"feature schema {self.schema_version} (this roost computes schema {FEATURES_SCHEMA_VERSION})"
+        expected = _default_groups()
+        for group, names in self.groups.items():
+            if group not in expected:
+                return f"unknown feature group {group!r}"
+            if tuple(names) != expected[group]:
+                return f"its {group} feature list differs from the one this roost computes"
+        missing = [c for c in CATEGORICAL if c not in self.categories]
+        if missing:
+            return f"no category list for {', '.join(missing)}"
+        return None
+
+
+FEATURE_BY_NAME: dict[str, Feature] = {f.name: f for f in ALL_FEATURES}
+
+
+# ---------------------------------------------------------------------------------------
+# Raw columns
+
+
+def offering_columns(offerings: Sequence[Offering]) -> dict[str, np.ndarray]:
+    """Raw columns (key + OFFERING_COLUMNS) of catalog offerings, one row each."""
+    def col(values: Iterable, dtype=float) -> np.ndarray:
+        return np.fromiter(values, dtype=dtype, count=len(offerings)) if dtype is float \
+            else np.array(list(values), dtype=object)
+
+    def gpu(attr: str) -> np.ndarray:
+        return col((getattr(o.gpu, attr) or np.nan) if o.gpu is not None and o.has_gpu else np.nan
+                   for o in offerings)
+
+    return {
+        "cloud": col((o.cloud.value for o in offerings), object),
+        "region": col((o.region for o in offerings), object),
+        "instance_type": col((o.instance_type for o in offerings), object),
+        "accelerator": col((o.accelerator or "" for o in offerings), object),
+        "accelerator_count": col(o.accelerator_count if o.has_gpu else 0.0 for o in offerings),
+        "family": col((o.family for o in offerings), object),
+        "arch": col((o.arch for o in offerings), object),
+        "vcpus": col(float(o.vcpus) for o in offerings),
+        "host_memory_gib": col(o.memory_gib for o in offerings),
+        "gpu_memory_gib": col(o.accelerator_memory_gib if o.has_gpu else np.nan for o in offerings),
+        "gpu_bandwidth_gbps": gpu("memory_bandwidth_gbps"),
+        "gpu_fp16_tflops": gpu("fp16_tflops"),
+        "gpu_fp32_tflops": gpu("fp32_tflops"),
+        "gpu_int8_tops": gpu("int8_tops"),
+        "price_hour_usd": col(o.price_hour_usd for o in offerings),
+        "spot_price_hour_usd": col(np.nan if o.spot_price_hour_usd is None else o.spot_price_hour_usd
+                                   for o in offerings),
+        "spot_interruption_rate": col(INTERRUPTION_RATE_BY_BUCKET.get(o.spot_interruption_bucket or "",
+                                                                      INTERRUPTION_RATE_UNKNOWN)
+                                      for o in offerings),
+    }
+
+
+def offering_frame(offerings: Sequence[Offering]) -> pd.DataFrame:
+    """The catalog as a table to join log rows to (on ``OFFERING_KEY``)."""
+    return pd.DataFrame(offering_columns(offerings))
+
+
+def normalise_log_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """Log offering keys in the catalog's spelling: CPU rows have accelerator "" and count 0."""
+    out = frame.copy()
+    accel = out["accelerator"].astype(object)
+    out["accelerator"] = accel.where(accel.notna() & (accel != CPU_ONLY), "").astype(str)
+    out["accelerator_count"] = pd.to_numeric(out["accelerator_count"], errors="coerce").fillna(0.0).astype(float)
+    out.loc[out["accelerator"] == "", "accelerator_count"] = 0.0
+    return out
+
+
+def join_offerings(log: pd.DataFrame, offerings: Sequence[Offering]) -> pd.DataFrame:
+    """Log rows with their offering's columns; rows naming no catalog offering are dropped.
+
+    Returns the joined frame; ``attrs["unmatched"]`` counts the dropped rows.
+    """
+    left = normalise_log_keys(log)
+    right = offering_frame(offerings)
+    joined = left.merge(right, on=list(OFFERING_KEY), how="inner", validate="many_to_one", sort=False,
+                        suffixes=("", "_catalog"))
+    joined.attrs["unmatched"] = len(left) - len(joined)
+    return joined
+
+
+def profile_columns(profile: ModelProfile) -> dict[str, np.ndarray]:
+    """Raw columns of one profile (length-1 arrays that broadcast against offering columns)."""
+    return {
+        "task": np.array([profile.task.value], dtype=object),
+        "framework": np.array([profile.framework], dtype=object),
+        "params_millions": np.array([profile.params_millions], dtype=float),
+        "precision": np.array([profile.precision.value], dtype=object),
+        "memory_gib": np.array([profile.memory_gib], dtype=float),
+        "input_tokens": np.array([np.nan if profile.input_tokens is None else profile.input_tokens], dtype=float),
+        "output_tokens": np.array([np.nan if profile.output_tokens is None else profile.output_tokens], dtype=float),
+        "slo_p95_latency_ms": np.array([profile.slo_p95_latency_ms], dtype=float),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Physics, vectorised (mirrors placement.baseline; a test checks they agree)
+
+_TASK_TOKENS = {t.value: v for t, v in workload.TASK_TOKENS.items()}
+_DEFAULT_INPUT = {t.value: float(v) for t, v in workload.DEFAULT_INPUT_TOKENS.items()}
+_BYTES = {p.value: v for p, v in BYTES_PER_PARAM.items()}
+_LOW_PRECISION = (Precision.INT8.value, Precision.FP8.value, Precision.INT4.value)
+KV_LAYER_WIDTH_PER_PARAM_23 = 0.037
+MAX_DECODE_BATCH = 256.0  # continuous-batching servers cap the running batch around here
+
+
+def _lookup(values: np.ndarray, table: Mapping[str, float], default: float = np.nan) -> np.ndarray:
+    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
+    return np.array([table.get(u, default) for u in uniq], dtype=float)[inverse].reshape(values.shape)
+
+
+def effective_tokens(task: np.ndarray, input_tokens: np.ndarray, output_tokens: np.ndarray,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens a request pushes through the network, as ``workload.input_tokens``/``output_tokens``."""
+    task = task.astype(str)
+    text = np.isin(task, [t.value for t in workload.TEXT_TASKS])
+    default_in = _lookup(task, _DEFAULT_INPUT)
+    given_in = np.where(np.isnan(input_tokens) | (input_tokens <= 0), default_in, input_tokens)
+    tokens_in = np.where(text, given_in, _lookup(task, _TASK_TOKENS))
+    llm = task == Task.LLM_GENERATION.value
+    speech = task == Task.SPEECH_RECOGNITION.value
+    given_out = np.where(np.isnan(output_tokens) | (output_tokens <= 0), np.nan, output_tokens)
+    tokens_out = np.where(llm, np.where(np.isnan(given_out), float(workload.DEFAULT_OUTPUT_TOKENS), given_out),
+                          np.where(speech, np.where(np.isnan(given_out), 100.0, given_out), 0.0))
+    return tokens_in, tokens_out
+
+
+def tflops_at_precision(precision: np.ndarray, fp16: np.ndarray, fp32: np.ndarray, int8: np.ndarray) -> np.ndarray:
+    """``GpuSpec.tflops_at`` over arrays (NaN for CPU rows)."""
+    precision = precision.astype(str)
+    fp16_or_32 = np.where(np.isnan(fp16) | (fp16 == 0), fp32, fp16)
+    low = np.where(np.isnan(int8) | (int8 == 0), fp16_or_32, int8)
+    return np.where(precision == Precision.FP32.value, fp32,
+                    np.where(np.isin(precision, _LOW_PRECISION), low, fp16_or_32))
+
+
+def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Roofline quantities per row: the baseline heuristic's arithmetic over arrays."""
+    tokens_in, tokens_out = effective_tokens(cols["task"], cols["input_tokens"], cols["output_tokens"])
+    params = cols["params_millions"] * 1e6
+    weight_bytes = params * _lookup(cols["precision"], _BYTES)
+    flops = 2.0 * params * tokens_in
+    count = cols["accelerator_count"]
+    has_gpu = count > 0
+    # Fractional counts are vGPU slices: a share of one GPU, with no parallelism penalty.
+    parallel = np.where(has_gpu, count, 1.0) * 0.9 ** np.maximum(0.0, np.log2(np.maximum(count, 1.0)))
+    tflops = tflops_at_precision(cols["precision"], cols["gpu_fp16_tflops"], cols["gpu_fp32_tflops"],
+                                 cols["gpu_int8_tops"])
+    bandwidth = cols["gpu_bandwidth_gbps"]
+    llm = cols["task"].astype(str) == Task.LLM_GENERATION.value
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ideal_compute_ms = flops / (tflops * parallel * 1e12) * 1e3
+        ideal_decode_ms = tokens_out * weight_bytes / (bandwidth * parallel * 1e9) * 1e3
+        prefill_ms = flops / (tflops * parallel * baseline.GPU_MFU * 1e12) * 1e3
+        step_ms = weight_bytes / (bandwidth * 1e9 * parallel * baseline.GPU_BANDWIDTH_EFFICIENCY) * 1e3
+        gpu_service = np.where(llm, prefill_ms + tokens_out * step_ms,
+                               np.maximum(prefill_ms * baseline.BATCH, 1.0))
+        cpu_speed = np.where(np.isin(cols["precision"].astype(str), (Precision.INT8.value, Precision.INT4.value)),
+                             2.0, 1.0)
+        cpu_ms = flops / (baseline.CPU_GFLOPS_PER_VCPU * 1e9 * cpu_speed * 2.0) * 1e3 + baseline.CPU_OVERHEAD_MS
+        cpu_ms = cpu_ms + np.where(llm, tokens_out * weight_bytes / 10e9 * 1e3, 0.0)
+        cpu_ideal_ms = flops / (baseline.CPU_GFLOPS_PER_VCPU * 1e9 * cpu_speed) * 1e3
+        service_ms = np.where(has_gpu, gpu_service, cpu_ms)
+        concurrency = np.where(has_gpu, float(baseline.BATCH), np.maximum(1.0, cols["vcpus"] / 2.0))
+        tail_ms = service_ms * baseline.TAIL_FACTOR
+        slo = cols["slo_p95_latency_ms"]
+        rho = np.minimum(baseline.MAX_UTILIZATION, 1.0 - tail_ms / slo)
+        rps = np.where(tail_ms >= slo, 0.0, concurrency / (service_ms / 1e3) * rho)
+        p95 = np.where(tail_ms >= slo, tail_ms, tail_ms / (1.0 - rho))
+
+        usable = np.where(has_gpu, cols["gpu_memory_gib"] * count * candidates.GPU_MEMORY_USABLE,
+                          cols["host_memory_gib"] * candidates.HOST_MEMORY_USABLE
+                          - candidates.HOST_MEMORY_RESERVED_GIB)
+        fit = cols["memory_gib"] / np.maximum(usable, 1e-6)
+        # Memory beside the weights, and how many requests' KV cache (generation) fits in it.
+        # KV bytes per token ≈ 2 · layers · d_model · 2 bytes, with layers · d_model ≈
+        # 0.037 · params^(2/3) for common transformer shapes (Llama-7B: 32 · 4096; 70B: 80 · 8192).
+        weight_gib = weight_bytes / workload.GIB
+        headroom = usable - weight_gib
+        kv_gib = 2.0 * KV_LAYER_WIDTH_PER_PARAM_23 * params ** (2.0 / 3.0) * 2.0 * (tokens_in + tokens_out) / workload.GIB
+        sequences = np.where(llm, np.maximum(headroom, 0.0) / np.maximum(kv_gib, 1e-9), np.nan)
+        stream_ms = weight_bytes / (bandwidth * 1e9 * parallel) * 1e3
+        batch = np.clip(np.nan_to_num(sequences, nan=1.0), 1.0, MAX_DECODE_BATCH)
+        decode_rps = np.where(llm & has_gpu, batch / (np.maximum(tokens_out, 1.0) * stream_ms) * 1e3, np.nan)
+        intensity = (flops / np.maximum(weight_bytes, 1.0)) / (tflops * 1e12 / (bandwidth * 1e9))
+        vcpus_per_gpu = np.where(has_gpu, cols["vcpus"] / np.maximum(count, 1e-9), np.nan)
+    return {
+        "weight_gib": weight_gib,
+        "memory_headroom_gib": headroom,
+        "log_sequences_in_memory": np.log10(np.maximum(sequences, 1e-3)),
+        "log_weight_stream_ms": np.where(has_gpu, np.log10(stream_ms + 1e-9), np.nan),
+        "log_batched_decode_rps": np.log10(np.maximum(decode_rps, 1e-9)),
+        "arithmetic_intensity_ratio": np.where(has_gpu, intensity, np.nan),
+        "vcpus_per_gpu": vcpus_per_gpu,
+        "input_tokens_eff": tokens_in,
+        "output_tokens_eff": tokens_out,
+        "gpu_tflops_at_precision": tflops,
+        "log_ideal_compute_ms": np.log10(np.where(has_gpu, ideal_compute_ms, cpu_ideal_ms) + 1e-6),
+        "log_ideal_decode_ms": np.where(has_gpu, np.log10(ideal_decode_ms + 1e-6), np.nan),
+        "log_physics_service_ms": np.log10(service_ms),
+        "physics_rps": rps,
+        "physics_p95_ms": p95,
+        # Floor at 1e-3 rps: "cannot meet the SLO" stays ordered below "barely meets it".
+        "log_physics_rps": np.log10(np.maximum(rps, 1e-3)),
+        "physics_saturation_rps": concurrency / (service_ms / 1e3),
+        "log_physics_saturation_rps": np.log10(concurrency / (service_ms / 1e3)),
+        "physics_tail_ms": tail_ms,
+        "physics_tail_to_slo": tail_ms / slo,
+        "memory_fit_ratio": fit,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Encoding and the matrix
+
+
+def encode(values: np.ndarray, categories: Sequence[str]) -> np.ndarray:
+    """Codes into a fixed category list as float (NaN where the value is not in the list)."""
+    codes = pd.Index(list(categories), dtype=object).get_indexer(np.asarray(values, dtype=object))
+    return np.where(codes < 0, np.nan, codes).astype(float)
+
+
+def derive(cols: Mapping[str, np.ndarray], spec: FeatureSpec) -> dict[str, np.ndarray]:
+    """Every feature, by name, from raw columns (arrays that broadcast to a common length)."""
+    out: dict[str, np.ndarray] = dict(physics(cols))
+    for name in ("params_millions", "memory_gib", "slo_p95_latency_ms", "accelerator_count", "vcpus",
+                 "host_memory_gib", "gpu_memory_gib", "gpu_bandwidth_gbps", "price_hour_usd",
+                 "spot_interruption_rate"):
+        out[name] = np.asarray(cols[name], dtype=float)
+    for name in CATEGORICAL:
+        values = np.asarray(cols[name], dtype=object)
+        if name == "accelerator":
+            values = np.where((values == "") | pd.isna(values), CPU_ONLY, values)
+        out[name] = encode(values, spec.categories[name])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["spot_discount"] = np.asarray(cols["spot_price_hour_usd"], float) / np.asarray(cols["price_hour_usd"], float)
+    if "utilization" in cols:
+        out["utilization"] = np.asarray(cols["utilization"], dtype=float)
+    return out
+
+
+def matrix(features: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """A C-ordered float64 matrix with ``names`` as columns, broadcasting length-1 columns."""
+    n = max(np.size(features[name]) for name in names)
+    out = np.empty((n, len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        out[:, j] = features[name]
+    return out
+
+
+def log_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Raw columns of joined log rows (see ``join_offerings``), as arrays.
+
+    ``utilization`` is the busy share of the device that bounds throughput: the GPUs when
+    the model ran on them, else the vCPUs (CPU offerings, or CPU-only frameworks on a
+    GPU instance, which leave the GPU at 0).
+    """
+    cols = {name: frame[name].to_numpy() for name in (*PROFILE_COLUMNS, *OFFERING_KEY, *OFFERING_COLUMNS)}
+    cols["purchase"] = frame["purchase"].to_numpy()
+    for name in ("params_millions", "memory_gib", "input_tokens", "output_tokens", "slo_p95_latency_ms",
+                 "accelerator_count"):
+        cols[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+    offered = pd.to_numeric(frame["offered_rps"], errors="coerce").to_numpy(dtype=float)
+    replicas = pd.to_numeric(frame["replicas"], errors="coerce").to_numpy(dtype=float)
+    gpu = pd.to_numeric(frame["gpu_utilization"], errors="coerce").to_numpy(dtype=float)
+    cpu = pd.to_numeric(frame["cpu_utilization"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["load_per_replica"] = offered / replicas
+    cols["utilization"] = np.where(gpu > 0, gpu, cpu)
+    return cols

@@ -1,0 +1,95 @@
+"""Plain-words explanations of a learned prediction, from LightGBM's ``pred_contrib``.
+
+LightGBM splits each raw prediction exactly into a base value (the average over the
+training data) plus one contribution per feature (TreeSHAP). The saturation model
+predicts ln(rps / roofline), so a contribution ``c`` means "this feature multiplies
+throughput by e^c": we print it as a percentage. The utilization model is additive in
+utilization (percentage points). The success model predicts log-odds; a contribution is
+shown as the change in success probability it accounts for.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+
+from placement.features import FEATURE_BY_NAME, FeatureSpec
+
+
+@dataclass(frozen=True)
+class Contribution:
+    feature: str
+    value: float      # the feature's value in the matrix (a code for categoricals)
+    shown: str        # the value as a person reads it
+    contribution: float
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    base: float
+    raw: float
+    contributions: tuple[Contribution, ...]  # largest |contribution| first
+
+
+def breakdown(booster: lgb.Booster, row: np.ndarray, names: Sequence[str], spec: FeatureSpec) -> Breakdown:
+    """Exact additive breakdown of one row's raw prediction (base + Σ contributions == raw)."""
+    x = np.asarray(row, dtype=np.float64).reshape(1, -1)
+    contrib = booster.predict(x, pred_contrib=True, num_threads=1)[0]
+    raw = float(booster.predict(x, raw_score=True, num_threads=1)[0])
+    items = [Contribution(name, float(x[0, j]), show_value(name, float(x[0, j]), spec), float(contrib[j]))
+             for j, name in enumerate(names)]
+    items.sort(key=lambda c: (-abs(c.contribution), c.feature))
+    return Breakdown(base=float(contrib[-1]), raw=raw, contributions=tuple(items))
+
+
+def show_value(name: str, value: float, spec: FeatureSpec) -> str:
+    feature = FEATURE_BY_NAME[name]
+    if feature.categorical:
+        cats = spec.categories.get(name, ())
+        label = feature.label or name
+        if math.isnan(value) or not 0 <= int(value) < len(cats):
+            return f"{label} unknown"
+        return f"{label} {cats[int(value)]}"
+    return feature.describe(value)
+
+
+def throughput_lines(b: Breakdown, top: int = 4, min_effect: float = 0.03) -> list[str]:
+    """'GPU memory bandwidth (GB/s) 2,039 (+38% throughput)' for the largest effects."""
+    lines = []
+    for c in b.contributions[:top]:
+        effect = math.exp(c.contribution) - 1.0
+        if abs(effect) < min_effect:
+            continue
+        lines.append(f"{c.shown} ({effect:+.0%} throughput)")
+    return lines
+
+
+def utilization_lines(b: Breakdown, top: int = 3, min_points: float = 0.02) -> list[str]:
+    """The utilization model is additive in utilization: contributions are percentage points."""
+    return [f"{c.shown} ({c.contribution * 100:+.0f} pts)" for c in b.contributions[:top]
+            if abs(c.contribution) >= min_points]
+
+
+def success_lines(b: Breakdown, top: int = 2, min_points: float = 0.005) -> list[str]:
+    """The factors that most lower (or raise) predicted success, in percentage points."""
+    p = _sigmoid(b.raw)
+    lines = []
+    for c in b.contributions[:top]:
+        points = p - _sigmoid(b.raw - c.contribution)
+        if abs(points) < min_points:
+            continue
+        lines.append(f"{c.shown} ({points * 100:+.1f} pts success)")
+    return lines
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def summarize_rejections(reasons: Mapping[str, int]) -> str:
+    """'cheaper candidates rejected: 41 predicted p95 > SLO, 3 success < 90%'."""
+    parts = [f"{n} {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])) if n]
+    return ", ".join(parts)

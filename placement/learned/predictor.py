@@ -1,0 +1,177 @@
+"""The learned predictor: LightGBM models behind the ``Predictor`` seam.
+
+Per candidate it answers how many requests/s one replica sustains at the SLO, the p95 at
+the load it will be planned for, and the probability the deployment comes up and serves:
+
+* ``saturation`` → the most a replica serves at any latency (a correction to the roofline);
+* ``slo_utilization`` → the highest utilization at which its p95 stays within the SLO;
+  throughput per replica at the SLO = saturation × that utilization. Hardware that must
+  idle below 10 % to meet the SLO is treated as unable to (``curve.MIN_SERVING_UTILIZATION``);
+* ``latency`` → p95 at the planned utilization (throughput × margin / saturation), a high
+  quantile, so the reported p95 errs on the slow side;
+* ``success`` → P(no OOM, no capacity shortage, no crash loop), from the risk features
+  (region, purchase option, price among them).
+
+Sizing plans replicas at ``throughput × throughput_margin`` at most, so the reported p95 is
+the prediction at exactly that load, the worst a replica sees at peak.
+
+Throughput, saturation and latency are evaluated once per distinct piece of hardware per
+profile and broadcast to every region and purchase option of it (see
+``placement.features``); the success model sees every candidate. Four LightGBM calls per
+profile, whatever the number of candidates.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from placement import features as F
+from placement.learned import explain as X
+from placement.learned.curve import MAX_UTILIZATION, MIN_SERVING_UTILIZATION, latency_anchor
+from placement.learned.registry import ModelBundle
+from placement.optimizer import Scored, sizing_line
+from placement.predictor import Prediction
+from placement.types import ModelProfile, ModelSpec, Offering, Purchase
+
+MODELS = ("saturation", "slo_utilization", "latency", "success")
+
+
+class _OfferingTable:
+    """Raw offering columns for every offering seen so far, indexed by object identity."""
+
+    def __init__(self) -> None:
+        self.offerings: list[Offering] = []  # held, so that the ids stay valid
+        self.position: dict[int, int] = {}
+        self.cols: dict[str, np.ndarray] = {}
+        self.hardware: np.ndarray = np.zeros(0, dtype=np.int64)
+
+    def positions(self, offerings: Sequence[Offering]) -> np.ndarray:
+        try:
+            return np.fromiter((self.position[id(o)] for o in offerings), dtype=np.int64, count=len(offerings))
+        except KeyError:
+            self._add([o for o in offerings if id(o) not in self.position])
+            return self.positions(offerings)
+
+    def _add(self, new: list[Offering]) -> None:
+        for o in new:
+            if id(o) not in self.position:
+                self.position[id(o)] = len(self.offerings)
+                self.offerings.append(o)
+        self.cols = F.offering_columns(self.offerings)
+        # Same hardware wherever and however it is bought: one performance prediction.
+        keys = [(o.cloud.value, o.instance_type, o.accelerator or "", o.accelerator_count) for o in self.offerings]
+        ids: dict[tuple, int] = {}
+        self.hardware = np.array([ids.setdefault(k, len(ids)) for k in keys], dtype=np.int64)
+
+
+class LearnedPredictor:
+    """``Predictor`` and ``ArrayPredictor`` backed by a verified ``ModelBundle``."""
+
+    required = MODELS
+
+    def __init__(self, bundle: ModelBundle, *, num_threads: int = 1):
+        missing = [m for m in MODELS if m not in bundle.boosters]
+        if missing:
+            raise ValueError(f"model bundle {bundle.version} lacks {', '.join(missing)}")
+        self.bundle = bundle
+        self.version: str | None = bundle.version
+        self.throughput_margin: float = bundle.throughput_margin
+        self.num_threads = num_threads
+        self._names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
+        self._latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
+        self._table = _OfferingTable()
+
+    # -- prediction ---------------------------------------------------------------------------
+    def _features(self, profile: ModelProfile, offerings: Sequence[Offering], purchases: Sequence[Purchase],
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """(features of every candidate, first candidate of each hardware, hardware index per candidate)."""
+        pos = self._table.positions(offerings)
+        cols = {name: values[pos] for name, values in self._table.cols.items()}
+        cols.update(F.profile_columns(profile))
+        cols["purchase"] = np.array([p.value for p in purchases], dtype=object)
+        feats = F.derive(cols, self.bundle.spec)
+        n = len(pos)
+        feats = {k: np.broadcast_to(v, (n,)) if np.size(v) == 1 else v for k, v in feats.items()}
+        _, first, inverse = np.unique(self._table.hardware[pos], return_index=True, return_inverse=True)
+        return feats, first, inverse
+
+    def _raw(self, model: str, feats: dict[str, np.ndarray]) -> np.ndarray:
+        return self.bundle.boosters[model].predict(F.matrix(feats, self._names[model]), raw_score=True,
+                                                   num_threads=self.num_threads)
+
+    def hardware_predictions(self, feats: dict[str, np.ndarray], rows: np.ndarray,
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(throughput at the SLO, saturation, p95 at the planned load) for ``rows``."""
+        sub = {k: v[rows] for k, v in feats.items()}
+        saturation = sub["physics_saturation_rps"] * np.exp(self._raw("saturation", sub))
+        utilization = np.clip(self._raw("slo_utilization", sub), 0.0, MAX_UTILIZATION)
+        utilization = np.where(utilization < MIN_SERVING_UTILIZATION, 0.0, utilization)
+        throughput = saturation * utilization
+        planned = np.maximum(utilization * self.throughput_margin, float(MIN_SERVING_UTILIZATION) / 5)
+        sub["utilization"] = planned
+        p95 = latency_anchor(sub["physics_tail_ms"], planned) * np.exp(self._raw("latency", sub))
+        return throughput, saturation, p95
+
+    def predict_arrays(self, profile: ModelProfile, offerings: Sequence[Offering],
+                       purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not offerings:
+            empty = np.zeros(0)
+            return empty, empty, empty
+        feats, first, inverse = self._features(profile, offerings, purchases)
+        rps, _, p95 = self.hardware_predictions(feats, first)
+        success = self.bundle.boosters["success"].predict(F.matrix(feats, self._names["success"]),
+                                                          num_threads=self.num_threads)
+        return rps[inverse], p95[inverse], success
+
+    def predict(self, profile: ModelProfile, offerings: Sequence[Offering],
+                purchases: Sequence[Purchase]) -> list[Prediction]:
+        rps, p95, success = self.predict_arrays(profile, offerings, purchases)
+        return [Prediction(rps_per_replica=float(r), p95_latency_ms=float(p), success_probability=float(s))
+                for r, p, s in zip(rps, p95, success, strict=True)]
+
+    # -- explanation --------------------------------------------------------------------------
+    def breakdowns(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
+                   ) -> tuple[dict[str, X.Breakdown], float]:
+        """Exact per-feature breakdowns of each model's raw prediction for one candidate, and the
+        roofline saturation the throughput model corrects."""
+        feats, first, _ = self._features(profile, [offering], [purchase])
+        throughput, saturation, _ = self.hardware_predictions(feats, first)
+        feats["utilization"] = np.array([max(float(throughput[0] / saturation[0]) * self.throughput_margin,
+                                             MIN_SERVING_UTILIZATION / 5)])
+        out = {}
+        for model in MODELS:
+            row = F.matrix(feats, self._names[model])[0]
+            out[model] = X.breakdown(self.bundle.boosters[model], row, self._names[model], self.bundle.spec)
+        return out, float(feats["physics_saturation_rps"][0])
+
+    def explain(self, spec: ModelSpec, best: Scored, feasible: Sequence[Scored]) -> tuple[str, ...]:
+        """Explanation lines: why this throughput, latency and risk; then sizing and cost."""
+        c = best.choice
+        assert c is not None
+        o = best.candidate.offering
+        parts, roofline = self.breakdowns(spec.profile, o, best.candidate.purchase)
+        sat = parts["saturation"]
+        util = parts["slo_utilization"]
+        saturation = roofline * math.exp(sat.raw)
+        rps = best.prediction.rps_per_replica
+        lines = [
+            f"throughput: {rps:,.2f} rps per replica at p95 ≤ {spec.slo_p95_latency_ms:g} ms on {o.display_type} = "
+            f"saturation {saturation:,.3g} rps × {rps / saturation:.0%} utilization; sized at "
+            f"{self.throughput_margin:.0%} of it ({c.predicted_rps_per_replica:,.2f} rps)",
+            f"  saturation is {math.exp(sat.raw):.3g}× the roofline estimate of {roofline:,.3g} rps "
+            f"(a typical training deployment: {math.exp(sat.base):.3g}×)"
+            + (f", because {'; '.join(X.throughput_lines(sat))}" if X.throughput_lines(sat) else ""),
+            f"  the SLO allows {min(util.raw, 0.95):.0%} utilization (typical: {util.base:.0%})"
+            + (f", because {'; '.join(X.utilization_lines(util))}" if X.utilization_lines(util) else ""),
+        ]
+        lines.append(f"latency: predicted p95 {c.predicted_p95_latency_ms:,.0f} ms at the planned load "
+                     f"(SLO {spec.slo_p95_latency_ms:g} ms; the model's {self._latency_quantile:.0%} quantile)")
+        risk = X.success_lines(parts["success"])
+        lines.append(f"risk: {best.prediction.success_probability:.1%} predicted to come up and serve (no OOM, "
+                     f"capacity shortage or crash loop)" + (f"; {'; '.join(risk)}" if risk else ""))
+        lines.append(sizing_line(spec, c))
+        lines.append(f"cost: cheapest of {len(feasible)} feasible candidates at ${c.monthly_cost_usd:,.0f}/month "
+                     f"({c.purchase.value.replace('_', '-')}, spot policy: {spec.spot.value})")
+        return tuple(lines)

@@ -1,0 +1,200 @@
+"""`roost train`, `roost models list|show` and `roost evaluate`: the learned models' lifecycle."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from placement.errors import InputError
+from placement.learned import registry
+from roost.output import console, money, print_json, table
+from roost.paths import models_dir
+
+cli_json = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def stage_printer(label: str, enabled: bool | None = None):
+    """Training stages as lines on stderr for a person at a terminal; silent for pipelines."""
+    show = sys.stderr.isatty() if enabled is None else enabled
+
+    def emit(stage: str) -> None:
+        if show:
+            click.echo(f"{label}: {stage}", err=True)
+    return emit
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.1f}%"
+
+
+@click.command("train")
+@click.option("--history", "history", type=click.Path(dir_okay=False, exists=True),
+              help="Deployment log (.csv, .csv.gz, .parquet; schema v1). Default: the bundled history.")
+@click.option("--seed", default=0, show_default=True, help="Seed for splits, bagging and LightGBM.")
+@click.option("--folds", default=3, show_default=True, help="Grouped cross-validation folds (0: skip).")
+@cli_json
+def train_cmd(history: str | None, seed: int, folds: int, as_json: bool) -> None:
+    """Train the placement models and write a versioned, verified model directory.
+
+    Scores are cross-validated by model profile: they are for models the training never saw.
+    """
+    from placement.learned.train import TrainConfig
+    from roost.training import train_models
+
+    if folds == 1 or folds < 0:
+        raise InputError("--folds must be 0 (skip cross-validation) or ≥ 2")
+    result = train_models(history, config=TrainConfig(seed=seed, cv_folds=folds),
+                          on_stage=stage_printer("Training"))
+    manifest = result.bundle.manifest
+    if as_json:
+        print_json({"version": result.bundle.version, "path": str(result.path), "reused": result.reused,
+                    **{k: manifest[k] for k in ("created_at", "catalog_version", "training_data",
+                                                "throughput_margin", "metrics")}})
+        return
+    out = console()
+    verb = "Already trained" if result.reused else "Trained"
+    out.print(f"{verb} model {result.bundle.version} → {result.path}")
+    _print_metrics(manifest)
+
+
+def _print_metrics(manifest: dict) -> None:
+    out = console()
+    data = manifest.get("training_data", {})
+    out.print(f"  history: {data.get('source')} — {data.get('rows', 0):,} rows, {data.get('profiles', 0):,} profiles")
+    out.print(f"  sizing margin: {manifest.get('throughput_margin', 1.0):.0%} of predicted throughput")
+    cv = manifest.get("metrics", {}).get("cross_validation")
+    if not cv:
+        out.print("  (no cross-validation)")
+        return
+    rows = []
+    for model in ("saturation", "latency"):
+        m = cv.get(model, {})
+        rows.append((model, f"{m.get('median_abs_pct_error', float('nan')):.1f}%",
+                     f"{m.get('p90_abs_pct_error', float('nan')):.1f}%",
+                     f"{m.get('share_actual_below_predicted', float('nan')):.0%}"))
+    out.print(table(f"Grouped {cv.get('folds')}-fold cross-validation on {cv.get('profiles')} profiles "
+                    "(errors on unseen models)",
+                    ["model", "median |error|", "p90 |error|", "actual < predicted"], rows,
+                    right=["median |error|", "p90 |error|", "actual < predicted"]))
+    s = cv.get("success", {})
+    out.print(f"  success: AUC {s.get('auc', float('nan')):.3f}, log loss {s.get('logloss', float('nan')):.3f}, "
+              f"served {s.get('served_rate', float('nan')):.1%} of {s.get('deployments', 0):,} deployments")
+
+
+@click.group("models")
+def models() -> None:
+    """List and inspect trained model versions."""
+
+
+@models.command("list")
+@cli_json
+def models_list(as_json: bool) -> None:
+    """Every model directory in the cache, newest first (ROOST_HOME/models)."""
+    from roost.training import DEFAULT_POINTER
+
+    root = models_dir()
+    default = _default_version(root / DEFAULT_POINTER)
+    entries = registry.list_models(root)
+    items = []
+    for e in entries:
+        m = e.manifest or {}
+        data = m.get("training_data", {})
+        items.append({"version": e.version, "default": e.version == default, "path": str(e.path),
+                      "created_at": m.get("created_at"), "catalog_version": m.get("catalog_version"),
+                      "training_rows": data.get("rows"), "training_source": data.get("source"),
+                      "problem": e.problem})
+    if as_json:
+        print_json({"models_dir": str(root), "models": items})
+        return
+    out = console()
+    if not items:
+        out.print(f"No models in {root}. `roost train` trains one; `roost recommend` trains the default on first use.")
+        return
+    out.print(table(f"Models in {root}", ["version", "default", "created", "catalog", "rows", "history"],
+                    [(i["version"], "*" if i["default"] else "", i["created_at"] or "-", i["catalog_version"] or "-",
+                      f"{i['training_rows']:,}" if i["training_rows"] else "-",
+                      i["problem"] or i["training_source"] or "-") for i in items], right=["rows"]))
+
+
+def _default_version(pointer: Path) -> str | None:
+    import json
+
+    try:
+        return json.loads(pointer.read_text()).get("version")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+@models.command("show")
+@click.argument("version", required=False)
+@cli_json
+def models_show(version: str | None, as_json: bool) -> None:
+    """Verify one model (default: the default model) and show its manifest and scores."""
+    from roost.training import DEFAULT_POINTER
+
+    root = models_dir()
+    version = version or _default_version(root / DEFAULT_POINTER)
+    if not version:
+        raise InputError(f"no default model in {root} yet; name a version (see `roost models list`)")
+    path = Path(version) if Path(version).is_dir() else root / version
+    if not path.is_dir():
+        known = [e.version for e in registry.list_models(root)]
+        raise InputError(f"no model {version!r} in {root}{registry_hint(version, known)}")
+    bundle = registry.load(path)  # verifies every file's sha256
+    if as_json:
+        print_json({"version": bundle.version, "path": str(path), "verified": True, **bundle.manifest})
+        return
+    out = console()
+    out.print(f"Model {bundle.version} ({path}): every file's sha256 verified")
+    out.print(f"  created {bundle.manifest.get('created_at')}, catalog {bundle.catalog_version}, "
+              f"LightGBM {bundle.manifest.get('lightgbm_version')}")
+    models_ = bundle.manifest.get("models", {})
+    out.print("  models: " + ", ".join(f"{name} ({entry['features']} features, {bundle.boosters[name].num_trees()} trees)"
+                                       for name, entry in models_.items()))
+    _print_metrics(dict(bundle.manifest))
+
+
+def registry_hint(word: str, known: list[str]) -> str:
+    from placement.errors import did_you_mean
+
+    return did_you_mean(word, known)
+
+
+@click.command("evaluate")
+@click.option("--profiles", "n_profiles", default=300, show_default=True,
+              help="Held-out model profiles to place and judge.")
+@click.option("--seed", default=7, show_default=True, help="Seed the held-out profiles are sampled with.")
+@click.option("--model-dir", type=click.Path(file_okay=False, exists=True),
+              help="A model directory (default: the default model).")
+@click.option("--history", type=click.Path(dir_okay=False, exists=True),
+              help="The log the model was trained on (to exclude its profiles); default: the default history.")
+@cli_json
+def evaluate_cmd(n_profiles: int, seed: int, model_dir: str | None, history: str | None, as_json: bool) -> None:
+    """Place held-out profiles with the learned models and two baselines; judge them by the
+    simulator's ground truth against the oracle (the cheapest configuration that truly meets the SLO)."""
+    from roost.evaluation import run_evaluation
+    from roost.output import Progress
+
+    if n_profiles < 1:
+        raise InputError("--profiles must be ≥ 1")
+    result = run_evaluation(n_profiles=n_profiles, seed=seed, model_dir=model_dir, history=history,
+                            on_stage=stage_printer("Evaluating"), on_progress=Progress("Placing held-out models"))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out = console()
+    rows = []
+    for s in result.summaries:
+        rows.append((s.method, f"{s.placed}/{s.models}", _pct(s.median_regret), _pct(s.p90_regret),
+                     _pct(s.slo_miss_rate), _pct(s.failure_rate), money(s.monthly_cost_usd),
+                     "-" if s.cost_vs_reference is None else f"{s.cost_vs_reference * 100:+.1f}%"))
+    out.print(table(f"Held-out evaluation: {result.profiles} profiles (seed {result.seed}), model "
+                    f"{result.model_version}, oracle placed {result.oracle_placed}",
+                    ["method", "placed", "median regret", "p90 regret", "SLO miss", "failure",
+                     "$/month (common)", "vs baseline"], rows,
+                    right=["placed", "median regret", "p90 regret", "SLO miss", "failure", "$/month (common)",
+                           "vs baseline"]))
+    out.print("\nregret: cost over the oracle's (the cheapest configuration that truly meets the SLO); SLO miss: "
+              "true capacity of the replicas short of peak load; failure: expected share of deployments that "
+              "never serve (OOM, no capacity).")
