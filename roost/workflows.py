@@ -19,22 +19,49 @@ class RecommendResult:
     recommendation: Recommendation
 
 
-def predictor_for(kind: str) -> Predictor:
-    """The predictor named on the command line: ``baseline`` (physics heuristic)."""
-    from placement.baseline import HeuristicPredictor
+PREDICTORS = ("learned", "baseline")
+DEFAULT_PREDICTOR = "learned"
 
+
+def predictor_for(kind: str = DEFAULT_PREDICTOR, *, model_dir: str | Path | None = None,
+                  catalog_version: str | None = None, on_stage: Callable[[str], None] | None = None) -> Predictor:
+    """The predictor named on the command line.
+
+    ``learned``: the LightGBM models of ``model_dir``, or the cached default model (trained
+    from the default history on first use; ``on_stage`` hears the training stages).
+    ``baseline``: the physics heuristic.
+    """
     if kind == "baseline":
+        from placement.baseline import HeuristicPredictor
+
         return HeuristicPredictor()
-    raise InputError(f"unknown predictor {kind!r}: choose baseline")
+    if kind == "learned":
+        from roost.training import learned_predictor
+
+        return learned_predictor(model_dir, catalog_version=catalog_version, on_stage=on_stage)
+    raise InputError(f"unknown predictor {kind!r}: choose {' or '.join(PREDICTORS)}")
+
+
+def predictor_warnings(predictor: Predictor) -> tuple[str, ...]:
+    """What a person should know about the predictor (e.g. trained for another catalog)."""
+    bundle = getattr(predictor, "bundle", None)
+    return tuple(getattr(bundle, "warnings", ()))
+
+
+def load_checked_fleet(fleet_path: str | Path, catalog: Catalog) -> Fleet:
+    """Parse a fleet file and check its regions against the catalog (fast: before any training)."""
+    fleet = load_fleet(fleet_path)
+    regions_by_cloud = {c: {o.region for o in catalog.filter(clouds=[c])} for c in Cloud}
+    check_against_catalog(fleet, regions_by_cloud)
+    return fleet
 
 
 def recommend_fleet(fleet_path: str | Path, catalog: Catalog, predictor: Predictor,
                     on_progress: Callable[[int, int], None] | None = None) -> RecommendResult:
     """Parse, check against the catalog and place every model; all infeasible models at once."""
-    fleet = load_fleet(fleet_path)
-    regions_by_cloud = {c: {o.region for o in catalog.filter(clouds=[c])} for c in Cloud}
-    check_against_catalog(fleet, regions_by_cloud)
-    rec, failures = recommend_all(fleet, catalog, predictor)
+    fleet = load_checked_fleet(fleet_path, catalog)
+    rec, failures = recommend_all(fleet, catalog, predictor, explain=getattr(predictor, "explain", None),
+                                  on_progress=on_progress)
     if failures:
         raise InfeasibleFleet(failures)
     return RecommendResult(fleet=fleet, recommendation=rec)

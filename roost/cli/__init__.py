@@ -28,6 +28,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("roost.cli.stack", "rollback"),
     ("roost.cli.stack", "up"),
     ("roost.cli.stack", "state"),
+    ("roost.cli.learn", "train_cmd"),
+    ("roost.cli.learn", "models"),
+    ("roost.cli.learn", "evaluate_cmd"),
 )
 
 

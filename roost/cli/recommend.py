@@ -4,21 +4,36 @@ import click
 
 from roost.cli.options import catalog_options, json_option, load_catalog_from
 from roost.output import console, money, print_json, table
-from roost.workflows import predictor_for, recommend_fleet
+from roost.workflows import (
+    DEFAULT_PREDICTOR, PREDICTORS, load_checked_fleet, predictor_for, predictor_warnings, recommend_fleet,
+)
 
 
 @click.command()
 @click.argument("fleet", type=click.Path(dir_okay=False))
 @json_option
 @catalog_options
-@click.option("--predictor", "predictor_kind", default="baseline", show_default=True,
-              help="baseline: the physics heuristic.")
+@click.option("--predictor", "predictor_kind", type=click.Choice(PREDICTORS), default=DEFAULT_PREDICTOR,
+              show_default=True,
+              help="learned: the LightGBM models (trained from the bundled history on first use, then cached); "
+                   "baseline: the physics heuristic.")
+@click.option("--model-dir", type=click.Path(file_okay=False, exists=True),
+              help="Use this trained model directory (`roost models list`) instead of the default model.")
 @click.option("--explain/--no-explain", default=True, help="Show why each choice was made (table view).")
 def recommend(fleet: str, as_json: bool, catalog_path: str | None, discounts: tuple[str, ...],
-              predictor_kind: str, explain: bool) -> None:
+              predictor_kind: str, model_dir: str | None, explain: bool) -> None:
     """Recommend cloud, region, instance, purchase option and replicas for every model in FLEET."""
+    from roost.cli.learn import stage_printer
+
     catalog = load_catalog_from(catalog_path, discounts)
-    result = recommend_fleet(fleet, catalog, predictor_for(predictor_kind))
+    if model_dir and predictor_kind != "learned":
+        raise click.BadParameter("--model-dir applies to --predictor learned", param_hint="--model-dir")
+    load_checked_fleet(fleet, catalog)  # a bad fleet fails now, before any model is loaded or trained
+    predictor = predictor_for(predictor_kind, model_dir=model_dir, catalog_version=catalog.version,
+                              on_stage=stage_printer("Training"))
+    for warning in predictor_warnings(predictor):
+        click.echo(f"Warning: {warning}", err=True)
+    result = recommend_fleet(fleet, catalog, predictor)
     rec = result.recommendation
     if as_json:
         print_json(rec.to_dict())
