@@ -42,7 +42,7 @@ from placement.types import (
     BYTES_PER_PARAM, KNOWN_FRAMEWORKS, Cloud, ModelProfile, Offering, Precision, Purchase, Task,
 )
 
-FEATURES_SCHEMA_VERSION = 1
+FEATURES_SCHEMA_VERSION = 2
 CPU_ONLY = "none"  # accelerator category of offerings without a GPU
 
 # Columns identifying an offering in the logs (the catalog join key) and the purchase option.
@@ -129,13 +129,15 @@ PERFORMANCE_FEATURES: tuple[Feature, ...] = (
 UTILIZATION = _f("utilization", "utilization", "{:.0%}")
 LATENCY_FEATURES: tuple[Feature, ...] = PERFORMANCE_FEATURES + (UTILIZATION,)
 
-# Risk: the profile and hardware plus where and how it is bought.
+# Risk: the profile and hardware plus where and how it is bought, and how many machines.
 RISK_FEATURES: tuple[Feature, ...] = PERFORMANCE_FEATURES + (
     _c("region", "region"),
     _c("purchase", "purchase option"),
     _f("spot_interruption_rate", "published spot interruption rate", "{:.1%}"),
     _f("price_hour_usd", "on-demand price ($/h)", "${:,.2f}"),
     _f("spot_discount", "spot price / on-demand price", "{:.0%}"),
+    # More machines to find, more chances one is short: a deployment's size is part of its risk.
+    _f("log_replicas", "replicas (log10)", "{:.2f}"),
 )
 
 FEATURE_GROUPS: dict[str, tuple[Feature, ...]] = {
@@ -438,6 +440,8 @@ def derive(cols: Mapping[str, np.ndarray], spec: FeatureSpec) -> dict[str, np.nd
         out["spot_discount"] = np.asarray(cols["spot_price_hour_usd"], float) / np.asarray(cols["price_hour_usd"], float)
     if "utilization" in cols:
         out["utilization"] = np.asarray(cols["utilization"], dtype=float)
+    if "replicas" in cols:
+        out["log_replicas"] = np.log10(np.maximum(np.asarray(cols["replicas"], dtype=float), 1.0))
     return out
 
 
@@ -469,4 +473,5 @@ def log_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["load_per_replica"] = offered / replicas
     cols["utilization"] = np.where(gpu > 0, gpu, cpu)
+    cols["replicas"] = replicas
     return cols

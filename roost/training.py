@@ -91,7 +91,13 @@ def train_models(history: str | Path | None, *, catalog: Catalog | None = None, 
                    on_progress=on_stage)
     existed = (root / bundle.version).exists()
     path = registry.save(bundle, root)
+    if history is None:  # a model of the default history is the default model
+        _write_pointer(root, bundle.version)
     return TrainResult(bundle=registry.load(path), path=path, reused=existed)
+
+
+def _write_pointer(root: Path, version: str) -> None:
+    atomic_write_text(root / DEFAULT_POINTER, json.dumps({"version": version, **_current_code()}, indent=2) + "\n")
 
 
 def _current_code() -> dict:
@@ -117,8 +123,6 @@ def default_model(*, root: Path | None = None, catalog_version: str | None = Non
                 on_stage("first use: training the placement models from the default history (once)")
             bundled = load_catalog()
             result = train_models(None, catalog=bundled, config=config, root=root, on_stage=on_stage)
-            atomic_write_text(pointer, json.dumps({"version": result.bundle.version, **_current_code()},
-                                                  indent=2) + "\n")
             return registry.load(result.path, catalog_version=catalog_version)
     except Timeout:
         raise ModelArtifactError(f"{root}: another roost has been training the default model for "

@@ -6,7 +6,7 @@ The composition (held-out profiles, the simulator's ground truth, the predictors
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +42,7 @@ class Summary:
     failure_rate: float
     monthly_cost_usd: float          # over the models every method placed
     cost_vs_reference: float | None  # monthly cost / the reference method's − 1
+    median_cost_vs_reference: float | None = None  # median over models of cost / reference's − 1
 
     def to_dict(self) -> dict:
         def r(x: float | None, nd: int = 4) -> float | None:
@@ -52,14 +53,18 @@ class Summary:
             "mean_regret": r(self.mean_regret), "slo_miss_rate": r(self.slo_miss_rate),
             "failure_rate": r(self.failure_rate), "monthly_cost_usd": r(self.monthly_cost_usd, 2),
             "cost_vs_reference": r(self.cost_vs_reference),
+            "median_cost_vs_reference": r(self.median_cost_vs_reference),
         }
 
 
 def summarize(method: str, outcomes: Sequence[Outcome], common: set[str],
-              reference_cost: float | None = None) -> Summary:
+              reference_cost: float | None = None, reference_costs: Mapping[str, float] | None = None) -> Summary:
     """Figures for one method. Regret counts models the method and the oracle both placed;
-    miss and failure rates count every placed model; cost sums over ``common`` models."""
+    miss and failure rates count every placed model; costs compare over ``common`` models
+    (in total, where a few large models dominate, and as the median per-model ratio)."""
     placed = [o for o in outcomes if o.placed]
+    ratios = [o.monthly_cost_usd / reference_costs[o.model] - 1.0 for o in placed
+              if reference_costs and o.model in common and reference_costs.get(o.model, 0) > 0]
     regrets = np.array([o.regret for o in placed if math.isfinite(o.regret)])
     cost = float(sum(o.monthly_cost_usd for o in placed if o.model in common))
     return Summary(
@@ -73,4 +78,5 @@ def summarize(method: str, outcomes: Sequence[Outcome], common: set[str],
         failure_rate=float(np.mean([o.failure_probability for o in placed])) if placed else math.nan,
         monthly_cost_usd=cost,
         cost_vs_reference=None if not reference_cost else cost / reference_cost - 1.0,
+        median_cost_vs_reference=float(np.median(ratios)) if ratios else None,
     )

@@ -36,6 +36,8 @@ from placement.predictor import Prediction
 from placement.types import ModelProfile, ModelSpec, Offering, Purchase
 
 MODELS = ("saturation", "slo_utilization", "latency", "success")
+# Shares of the planned utilization tried, in order, when the latency model puts p95 over the SLO.
+CONFLICT_STEPS = (0.85, 0.7, 0.55, 0.4)
 
 
 class _OfferingTable:
@@ -101,18 +103,37 @@ class LearnedPredictor:
         return self.bundle.boosters[model].predict(F.matrix(feats, self._names[model]), raw_score=True,
                                                    num_threads=self.num_threads)
 
-    def hardware_predictions(self, feats: dict[str, np.ndarray], rows: np.ndarray,
+    def hardware_predictions(self, feats: dict[str, np.ndarray], rows: np.ndarray, slo_ms: float,
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(throughput at the SLO, saturation, p95 at the planned load) for ``rows``."""
         sub = {k: v[rows] for k, v in feats.items()}
         saturation = sub["physics_saturation_rps"] * np.exp(self._raw("saturation", sub))
         utilization = np.clip(self._raw("slo_utilization", sub), 0.0, MAX_UTILIZATION)
         utilization = np.where(utilization < MIN_SERVING_UTILIZATION, 0.0, utilization)
-        throughput = saturation * utilization
-        planned = np.maximum(utilization * self.throughput_margin, float(MIN_SERVING_UTILIZATION) / 5)
-        sub["utilization"] = planned
-        p95 = latency_anchor(sub["physics_tail_ms"], planned) * np.exp(self._raw("latency", sub))
-        return throughput, saturation, p95
+        planned = np.maximum(utilization * self.throughput_margin, MIN_SERVING_UTILIZATION / 5)
+        p95 = self._p95(sub, planned)
+        # Where the latency model disagrees (p95 over the SLO at the planned load), believe the
+        # stricter of the two: step the utilization down the latency curve until it fits.
+        conflict = np.flatnonzero((utilization > 0) & (p95 > slo_ms))
+        if len(conflict):
+            steps = np.array(CONFLICT_STEPS)
+            k = len(steps)
+            tried = {name: np.repeat(values[conflict], k) for name, values in sub.items()}
+            tried_planned = np.repeat(planned[conflict], k) * np.tile(steps, len(conflict))
+            tried_p95 = self._p95(tried, tried_planned).reshape(len(conflict), k)
+            fits = tried_p95 <= slo_ms
+            first = fits.argmax(axis=1)
+            ok = fits.any(axis=1)
+            hit = conflict[ok]
+            utilization[hit] *= steps[first[ok]]
+            planned[hit] *= steps[first[ok]]
+            p95[hit] = tried_p95[ok, first[ok]]
+            utilization = np.where(utilization < MIN_SERVING_UTILIZATION, 0.0, utilization)
+        return saturation * utilization, saturation, p95
+
+    def _p95(self, sub: dict[str, np.ndarray], utilization: np.ndarray) -> np.ndarray:
+        sub = dict(sub, utilization=utilization)
+        return latency_anchor(sub["physics_tail_ms"], utilization) * np.exp(self._raw("latency", sub))
 
     def predict_arrays(self, profile: ModelProfile, offerings: Sequence[Offering],
                        purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,10 +141,19 @@ class LearnedPredictor:
             empty = np.zeros(0)
             return empty, empty, empty
         feats, first, inverse = self._features(profile, offerings, purchases)
-        rps, _, p95 = self.hardware_predictions(feats, first)
+        rps, _, p95 = self.hardware_predictions(feats, first, profile.slo_p95_latency_ms)
+        rps = rps[inverse]
+        feats["log_replicas"] = np.log10(self.replicas_estimate(profile, rps))
         success = self.bundle.boosters["success"].predict(F.matrix(feats, self._names["success"]),
                                                           num_threads=self.num_threads)
-        return rps[inverse], p95[inverse], success
+        return rps, p95[inverse], success
+
+    def replicas_estimate(self, profile: ModelProfile, rps: np.ndarray) -> np.ndarray:
+        """Replicas the peak needs at the planned throughput (before min_replicas and spot
+        headroom, which the predictor does not see): the deployment size risk is judged at."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            need = np.ceil(profile.peak_rps / (rps * self.throughput_margin) - 1e-9)
+        return np.where(rps > 0, np.clip(need, 1.0, 1e4), 1.0)
 
     def predict(self, profile: ModelProfile, offerings: Sequence[Offering],
                 purchases: Sequence[Purchase]) -> list[Prediction]:
@@ -137,7 +167,8 @@ class LearnedPredictor:
         """Exact per-feature breakdowns of each model's raw prediction for one candidate, and the
         roofline saturation the throughput model corrects."""
         feats, first, _ = self._features(profile, [offering], [purchase])
-        throughput, saturation, _ = self.hardware_predictions(feats, first)
+        throughput, saturation, _ = self.hardware_predictions(feats, first, profile.slo_p95_latency_ms)
+        feats["log_replicas"] = np.log10(self.replicas_estimate(profile, throughput))
         feats["utilization"] = np.array([max(float(throughput[0] / saturation[0]) * self.throughput_margin,
                                              MIN_SERVING_UTILIZATION / 5)])
         out = {}

@@ -23,9 +23,10 @@ What the logs can and cannot tell (and so what is learned)
                     it ran on and on other catalog hardware that fits it; one prediction
                     then replaces a curve search per candidate at serving time.
                     Throughput per replica at the SLO = saturation × slo_utilization.
-    ``success``     classifier: the share of a (profile, offering, purchase)'s deployments
-                    that came up and served (not oom, crash_loop or capacity_unavailable),
-                    weighted by their count; region, purchase option and price are features.
+    ``success``     classifier: the share of a (profile, offering, purchase, replicas)'s
+                    deployments that came up and served (not oom, crash_loop or
+                    capacity_unavailable), weighted by their count; region, purchase option,
+                    price and the number of replicas are features.
 
 How it is validated
     Rows are grouped by model profile (task, framework, params, precision, memory, tokens):
@@ -69,7 +70,7 @@ MIN_LABEL_UTILIZATION = 0.01
 MIN_ROWS = 200
 # Bumped whenever labels, targets or objectives change meaning: part of the version id, so a
 # cached model trained by older code is never mistaken for a current one.
-TRAINER_VERSION = 2
+TRAINER_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,8 @@ def prepare(log: pd.DataFrame, offerings: Sequence[Offering], spec: F.FeatureSpe
     lat = Labels(lat_rows, latency[lat_rows], np.ones(len(lat_rows)))
 
     served = (~np.isin(outcome, NOT_SERVING)).astype(float)
-    first, rate, counts = _aggregate(deployment * 2 + purchase, served, "mean")
+    replicas = np.clip(cols["replicas"], 1, 1023).astype(np.int64)
+    first, rate, counts = _aggregate((deployment * 2 + purchase) * 1024 + replicas, served, "mean")
     succ = Labels(first, rate, counts.astype(float))
     return TrainingSet(raw=cols, features=feats, groups=groups,
                        labels={SATURATION: sat, LATENCY: lat, SUCCESS: succ},

@@ -63,3 +63,17 @@ def test_the_oracle_has_no_regret_and_never_misses(catalog, held_out_specs):
     (row,) = result["methods"]
     assert row["median_regret"] == 0.0 and row["p90_regret"] == 0.0
     assert row["slo_miss_rate"] == 0.0
+
+
+def test_baseline_is_also_compared_at_the_learned_miss_rate(catalog, learned, held_out_specs):
+    from history.world import World
+    from placement.baseline import HeuristicPredictor
+    from roost.evaluation import evaluate
+
+    result = evaluate(World(catalog), {"learned": learned, "baseline": HeuristicPredictor()}, held_out_specs[:8],
+                      seed=99, match_miss_rate_of="learned").to_dict()
+    rows = {m["method"]: m for m in result["methods"]}
+    matched = [name for name in rows if name.startswith("baseline ×")]
+    assert len(matched) == 1
+    margin = float(matched[0].split("×")[1].split()[0])
+    assert rows[matched[0]]["slo_miss_rate"] <= rows["learned"]["slo_miss_rate"] or margin == 0.05

@@ -59,7 +59,9 @@ def test_training_and_serving_features_are_identical(catalog, learned, seed):
     serve_side, _, _ = learned._features(profile, offerings, purchases)
 
     for group in ("performance", "risk"):
-        names = spec.names(group)
+        # Load-dependent inputs (utilization, replicas) are observed in logs and planned at
+        # serving time; they are checked below.
+        names = [n for n in spec.names(group) if n not in ("utilization", "log_replicas")]
         X_train = F.matrix(train_side, names)
         X_serve = F.matrix(serve_side, names)
         np.testing.assert_array_equal(np.isnan(X_train), np.isnan(X_serve), err_msg=group)
@@ -99,3 +101,16 @@ def test_a_changed_feature_list_is_detected(catalog):
     data = spec.to_dict()
     data["groups"]["performance"] = data["groups"]["performance"][:-1]
     assert "performance feature list differs" in F.FeatureSpec.from_dict(data).mismatch()
+
+
+def test_load_dependent_features_come_from_the_same_columns(catalog):
+    spec = F.FeatureSpec.for_catalog(catalog.offerings)
+    offerings = list(catalog.offerings)[:3]
+    rows = log_rows(random_profile(random.Random(3)), offerings, [Purchase.ON_DEMAND] * 3)
+    rows["replicas"] = [1, 4, 100]
+    rows["gpu_utilization"] = [0.2, 0.0, None]
+    rows["cpu_utilization"] = [0.1, 0.3, 0.7]
+    feats = F.derive(F.log_columns(F.join_offerings(rows, catalog.offerings)), spec)
+    np.testing.assert_allclose(feats["log_replicas"], np.log10([1, 4, 100]))
+    # The bounding device: GPU when it was busy, else the vCPUs.
+    np.testing.assert_allclose(feats["utilization"], [0.2, 0.3, 0.7])
