@@ -29,6 +29,7 @@ of hardware once per profile and broadcasts to every region and purchase option.
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,10 @@ class Feature:
         label = self.label or self.name.replace("_", " ")
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return f"{label} unknown"
+        if self.name.startswith("log_") and isinstance(value, float):
+            # Stored as log10 for the trees; people read the quantity itself.
+            shown = 10.0 ** value
+            return f"{label} {'≈ 0' if shown < 1e-3 else format(shown, ',.3g')}"
         try:
             return f"{label} {self.fmt.format(value)}"
         except (ValueError, TypeError):
@@ -107,18 +112,18 @@ PERFORMANCE_FEATURES: tuple[Feature, ...] = (
     _f("gpu_memory_gib", "GPU memory (GiB per GPU)", "{:,.0f}"),
     _f("gpu_bandwidth_gbps", "GPU memory bandwidth (GB/s)", "{:,.0f}", +1),
     _f("gpu_tflops_at_precision", "GPU tensor TFLOPS at the model's precision", "{:,.0f}", +1),
-    _f("log_ideal_compute_ms", "ideal compute time per request (log10 ms)", "{:.2f}"),
-    _f("log_ideal_decode_ms", "ideal memory-bound decode time per request (log10 ms)", "{:.2f}"),
-    _f("log_physics_service_ms", "roofline service time (log10 ms)", "{:.2f}"),
-    _f("log_physics_rps", "roofline capacity at the SLO (log10 rps)", "{:.2f}"),
-    _f("log_physics_saturation_rps", "roofline saturation throughput (log10 rps)", "{:.2f}"),
+    _f("log_ideal_compute_ms", "ideal compute time per request (ms)", "{:.2f}"),
+    _f("log_ideal_decode_ms", "ideal memory-bound decode time per request (ms)", "{:.2f}"),
+    _f("log_physics_service_ms", "roofline service time (ms)", "{:.2f}"),
+    _f("log_physics_rps", "roofline capacity at the SLO (rps)", "{:.2f}"),
+    _f("log_physics_saturation_rps", "roofline saturation throughput (rps)", "{:.2f}"),
     _f("physics_tail_to_slo", "roofline idle p95 / SLO", "{:.2f}"),
     _f("memory_fit_ratio", "memory need / usable memory", "{:.0%}"),
     _f("weight_gib", "weights (GiB)", "{:,.1f}"),
     _f("memory_headroom_gib", "memory left after the weights (GiB)", "{:,.1f}"),
-    _f("log_sequences_in_memory", "requests whose KV cache fits beside the weights (log10)", "{:.2f}"),
-    _f("log_weight_stream_ms", "time to stream the weights once (log10 ms)", "{:.2f}"),
-    _f("log_batched_decode_rps", "memory-bound decode throughput at the batch memory allows (log10 rps)",
+    _f("log_sequences_in_memory", "requests whose KV cache fits beside the weights", "{:.2f}"),
+    _f("log_weight_stream_ms", "time to stream the weights once (ms)", "{:.2f}"),
+    _f("log_batched_decode_rps", "memory-bound decode throughput at the batch memory allows (rps)",
        "{:.2f}"),
     _f("arithmetic_intensity_ratio", "model FLOPs per weight byte / GPU FLOPs per byte", "{:.2g}"),
     _f("vcpus_per_gpu", "vCPUs per GPU", "{:,.1f}"),
@@ -137,7 +142,7 @@ RISK_FEATURES: tuple[Feature, ...] = PERFORMANCE_FEATURES + (
     _f("price_hour_usd", "on-demand price ($/h)", "${:,.2f}"),
     _f("spot_discount", "spot price / on-demand price", "{:.0%}"),
     # More machines to find, more chances one is short: a deployment's size is part of its risk.
-    _f("log_replicas", "replicas (log10)", "{:.2f}"),
+    _f("log_replicas", "replicas", "{:.2f}"),
 )
 
 FEATURE_GROUPS: dict[str, tuple[Feature, ...]] = {
@@ -420,24 +425,58 @@ def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def encode(values: np.ndarray, categories: Sequence[str]) -> np.ndarray:
     """Codes into a fixed category list as float (NaN where the value is not in the list)."""
-    codes = pd.Index(list(categories), dtype=object).get_indexer(np.asarray(values, dtype=object))
+    values = np.asarray(values, dtype=object)
+    if values.size <= 4:  # a profile's own values: a dict lookup beats building an index
+        table = _code_table(tuple(categories))
+        return np.array([table.get(v, np.nan) for v in values.ravel()], dtype=float).reshape(values.shape)
+    codes = _category_index(tuple(categories)).get_indexer(values)
     return np.where(codes < 0, np.nan, codes).astype(float)
 
 
-def derive(cols: Mapping[str, np.ndarray], spec: FeatureSpec) -> dict[str, np.ndarray]:
-    """Every feature, by name, from raw columns (arrays that broadcast to a common length)."""
-    out: dict[str, np.ndarray] = dict(physics(cols))
-    for name in ("params_millions", "memory_gib", "slo_p95_latency_ms", "accelerator_count", "vcpus",
-                 "host_memory_gib", "gpu_memory_gib", "gpu_bandwidth_gbps", "price_hour_usd",
-                 "spot_interruption_rate"):
+@functools.lru_cache(maxsize=64)
+def _category_index(categories: tuple[str, ...]) -> pd.Index:
+    return pd.Index(list(categories), dtype=object)
+
+
+@functools.lru_cache(maxsize=64)
+def _code_table(categories: tuple[str, ...]) -> dict[str, float]:
+    return {c: float(i) for i, c in enumerate(categories)}
+
+
+OFFERING_CATEGORICAL = ("cloud", "region", "family", "arch", "accelerator")
+PROFILE_CATEGORICAL = ("task", "framework", "precision")
+
+
+def offering_features(cols: Mapping[str, np.ndarray], spec: FeatureSpec) -> dict[str, np.ndarray]:
+    """The features that depend on the offering alone (a server computes them once per catalog)."""
+    out: dict[str, np.ndarray] = {}
+    for name in ("accelerator_count", "vcpus", "host_memory_gib", "gpu_memory_gib", "gpu_bandwidth_gbps",
+                 "price_hour_usd", "spot_interruption_rate"):
         out[name] = np.asarray(cols[name], dtype=float)
-    for name in CATEGORICAL:
+    for name in OFFERING_CATEGORICAL:
         values = np.asarray(cols[name], dtype=object)
         if name == "accelerator":
             values = np.where((values == "") | pd.isna(values), CPU_ONLY, values)
         out[name] = encode(values, spec.categories[name])
     with np.errstate(divide="ignore", invalid="ignore"):
         out["spot_discount"] = np.asarray(cols["spot_price_hour_usd"], float) / np.asarray(cols["price_hour_usd"], float)
+    return out
+
+
+def derive(cols: Mapping[str, np.ndarray], spec: FeatureSpec,
+           offering: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Every feature, by name, from raw columns (arrays that broadcast to a common length).
+
+    ``offering`` may pass ``offering_features`` of the same rows, computed earlier.
+    """
+    out: dict[str, np.ndarray] = dict(physics(cols))
+    out.update(offering if offering is not None else offering_features(cols, spec))
+    for name in ("params_millions", "memory_gib", "slo_p95_latency_ms"):
+        out[name] = np.asarray(cols[name], dtype=float)
+    for name in PROFILE_CATEGORICAL:
+        out[name] = encode(np.asarray(cols[name], dtype=object), spec.categories[name])
+    if "purchase" in cols:
+        out["purchase"] = encode(np.asarray(cols["purchase"], dtype=object), spec.categories["purchase"])
     if "utilization" in cols:
         out["utilization"] = np.asarray(cols["utilization"], dtype=float)
     if "replicas" in cols:
@@ -445,12 +484,15 @@ def derive(cols: Mapping[str, np.ndarray], spec: FeatureSpec) -> dict[str, np.nd
     return out
 
 
-def matrix(features: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
-    """A C-ordered float64 matrix with ``names`` as columns, broadcasting length-1 columns."""
-    n = max(np.size(features[name]) for name in names)
-    out = np.empty((n, len(names)), dtype=np.float64)
+def matrix(features: Mapping[str, np.ndarray], names: Sequence[str], missing_ok: bool = False) -> np.ndarray:
+    """A C-ordered float64 matrix with ``names`` as columns, broadcasting length-1 columns
+    (columns absent from ``features`` are NaN when ``missing_ok``, for the caller to fill)."""
+    present = [name for name in names if name in features] if missing_ok else list(names)
+    n = max(np.size(features[name]) for name in present)
+    out = np.full((n, len(names)), np.nan) if missing_ok else np.empty((n, len(names)), dtype=np.float64)
     for j, name in enumerate(names):
-        out[:, j] = features[name]
+        if name in features or not missing_ok:
+            out[:, j] = features[name]
     return out
 
 

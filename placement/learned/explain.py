@@ -29,20 +29,34 @@ class Contribution:
 
 @dataclass(frozen=True)
 class Breakdown:
+    """One row's raw prediction split exactly into a base value and per-feature contributions."""
+
     base: float
     raw: float
-    contributions: tuple[Contribution, ...]  # largest |contribution| first
+    names: tuple[str, ...]
+    values: np.ndarray
+    contrib: np.ndarray
+    spec: FeatureSpec
+
+    def top(self, n: int) -> list[Contribution]:
+        """The ``n`` largest contributions, largest |contribution| first (ties by name)."""
+        order = sorted(range(len(self.names)), key=lambda j: (-abs(self.contrib[j]), self.names[j]))[:n]
+        return [Contribution(self.names[j], float(self.values[j]), show_value(self.names[j], float(self.values[j]),
+                                                                               self.spec), float(self.contrib[j]))
+                for j in order]
+
+    @property
+    def contributions(self) -> list[Contribution]:
+        return self.top(len(self.names))
 
 
 def breakdown(booster: lgb.Booster, row: np.ndarray, names: Sequence[str], spec: FeatureSpec) -> Breakdown:
     """Exact additive breakdown of one row's raw prediction (base + Σ contributions == raw)."""
     x = np.asarray(row, dtype=np.float64).reshape(1, -1)
     contrib = booster.predict(x, pred_contrib=True, num_threads=1)[0]
-    raw = float(booster.predict(x, raw_score=True, num_threads=1)[0])
-    items = [Contribution(name, float(x[0, j]), show_value(name, float(x[0, j]), spec), float(contrib[j]))
-             for j, name in enumerate(names)]
-    items.sort(key=lambda c: (-abs(c.contribution), c.feature))
-    return Breakdown(base=float(contrib[-1]), raw=raw, contributions=tuple(items))
+    # pred_contrib's last column is the base value; the row sums to the raw score by construction.
+    return Breakdown(base=float(contrib[-1]), raw=float(contrib.sum()), names=tuple(names), values=x[0].copy(),
+                     contrib=contrib[:-1].copy(), spec=spec)
 
 
 def show_value(name: str, value: float, spec: FeatureSpec) -> str:
@@ -59,7 +73,7 @@ def show_value(name: str, value: float, spec: FeatureSpec) -> str:
 def throughput_lines(b: Breakdown, top: int = 4, min_effect: float = 0.03) -> list[str]:
     """'GPU memory bandwidth (GB/s) 2,039 (+38% throughput)' for the largest effects."""
     lines = []
-    for c in b.contributions[:top]:
+    for c in b.top(top):
         effect = math.exp(c.contribution) - 1.0
         if abs(effect) < min_effect:
             continue
@@ -69,7 +83,7 @@ def throughput_lines(b: Breakdown, top: int = 4, min_effect: float = 0.03) -> li
 
 def utilization_lines(b: Breakdown, top: int = 3, min_points: float = 0.02) -> list[str]:
     """The utilization model is additive in utilization: contributions are percentage points."""
-    return [f"{c.shown} ({c.contribution * 100:+.0f} pts)" for c in b.contributions[:top]
+    return [f"{c.shown} ({c.contribution * 100:+.0f} pts)" for c in b.top(top)
             if abs(c.contribution) >= min_points]
 
 
@@ -77,7 +91,7 @@ def success_lines(b: Breakdown, top: int = 2, min_points: float = 0.005) -> list
     """The factors that most lower (or raise) predicted success, in percentage points."""
     p = _sigmoid(b.raw)
     lines = []
-    for c in b.contributions[:top]:
+    for c in b.top(top):
         points = p - _sigmoid(b.raw - c.contribution)
         if abs(points) < min_points:
             continue

@@ -40,13 +40,19 @@ MODELS = ("saturation", "slo_utilization", "latency", "success")
 CONFLICT_STEPS = (0.85, 0.7, 0.55, 0.4)
 
 
-class _OfferingTable:
-    """Raw offering columns for every offering seen so far, indexed by object identity."""
+# Risk features that differ between offerings of the same hardware (region, price, spot risk).
+_PER_OFFERING = ("region", "price_hour_usd", "spot_interruption_rate", "spot_discount")
 
-    def __init__(self) -> None:
+
+class _OfferingTable:
+    """Raw columns and offering-only features of every offering seen so far, by object identity."""
+
+    def __init__(self, spec: F.FeatureSpec) -> None:
+        self.spec = spec
         self.offerings: list[Offering] = []  # held, so that the ids stay valid
         self.position: dict[int, int] = {}
         self.cols: dict[str, np.ndarray] = {}
+        self.features: dict[str, np.ndarray] = {}
         self.hardware: np.ndarray = np.zeros(0, dtype=np.int64)
 
     def positions(self, offerings: Sequence[Offering]) -> np.ndarray:
@@ -62,6 +68,7 @@ class _OfferingTable:
                 self.position[id(o)] = len(self.offerings)
                 self.offerings.append(o)
         self.cols = F.offering_columns(self.offerings)
+        self.features = F.offering_features(self.cols, self.spec)
         # Same hardware wherever and however it is bought: one performance prediction.
         keys = [(o.cloud.value, o.instance_type, o.accelerator or "", o.accelerator_count) for o in self.offerings]
         ids: dict[tuple, int] = {}
@@ -73,7 +80,7 @@ class LearnedPredictor:
 
     required = MODELS
 
-    def __init__(self, bundle: ModelBundle, *, num_threads: int = 1):
+    def __init__(self, bundle: ModelBundle, *, num_threads: int = 2):
         missing = [m for m in MODELS if m not in bundle.boosters]
         if missing:
             raise ValueError(f"model bundle {bundle.version} lacks {', '.join(missing)}")
@@ -83,30 +90,36 @@ class LearnedPredictor:
         self.num_threads = num_threads
         self._names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
         self._latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
-        self._table = _OfferingTable()
+        self._table = _OfferingTable(bundle.spec)
+        self._last: tuple | None = None
+        # Purchase options as the success model's codes (the same lists `features.encode` reads).
+        self._purchase_codes = {p: float(c) for p, c in zip(
+            Purchase, F.encode(np.array([p.value for p in Purchase], dtype=object), bundle.spec.categories["purchase"]))}
 
     # -- prediction ---------------------------------------------------------------------------
-    def _features(self, profile: ModelProfile, offerings: Sequence[Offering], purchases: Sequence[Purchase],
+    def _features(self, profile: ModelProfile, offerings: Sequence[Offering],
                   ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-        """(features of every candidate, first candidate of each hardware, hardware index per candidate)."""
-        pos = self._table.positions(offerings)
-        cols = {name: values[pos] for name, values in self._table.cols.items()}
+        """(features of each distinct piece of hardware, its index per candidate, catalog positions)."""
+        table = self._table
+        pos = table.positions(offerings)
+        _, first, inverse = np.unique(table.hardware[pos], return_index=True, return_inverse=True)
+        rep = pos[first]
+        cols = {name: values[rep] for name, values in table.cols.items()}
         cols.update(F.profile_columns(profile))
-        cols["purchase"] = np.array([p.value for p in purchases], dtype=object)
-        feats = F.derive(cols, self.bundle.spec)
-        n = len(pos)
-        feats = {k: np.broadcast_to(v, (n,)) if np.size(v) == 1 else v for k, v in feats.items()}
-        _, first, inverse = np.unique(self._table.hardware[pos], return_index=True, return_inverse=True)
-        return feats, first, inverse
+        offering = {name: values[rep] for name, values in table.features.items()}
+        n = len(rep)
+        hw = {k: np.broadcast_to(v, (n,)) if np.size(v) == 1 else v
+              for k, v in F.derive(cols, self.bundle.spec, offering).items()}
+        return hw, inverse, pos
 
     def _raw(self, model: str, feats: dict[str, np.ndarray]) -> np.ndarray:
         return self.bundle.boosters[model].predict(F.matrix(feats, self._names[model]), raw_score=True,
                                                    num_threads=self.num_threads)
 
-    def hardware_predictions(self, feats: dict[str, np.ndarray], rows: np.ndarray, slo_ms: float,
+    def hardware_predictions(self, hw: dict[str, np.ndarray], slo_ms: float,
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(throughput at the SLO, saturation, p95 at the planned load) for ``rows``."""
-        sub = {k: v[rows] for k, v in feats.items()}
+        """(throughput at the SLO, saturation, p95 at the planned load) per piece of hardware."""
+        sub = hw
         saturation = sub["physics_saturation_rps"] * np.exp(self._raw("saturation", sub))
         utilization = np.clip(self._raw("slo_utilization", sub), 0.0, MAX_UTILIZATION)
         utilization = np.where(utilization < MIN_SERVING_UTILIZATION, 0.0, utilization)
@@ -140,13 +153,28 @@ class LearnedPredictor:
         if not offerings:
             empty = np.zeros(0)
             return empty, empty, empty
-        feats, first, inverse = self._features(profile, offerings, purchases)
-        rps, _, p95 = self.hardware_predictions(feats, first, profile.slo_p95_latency_ms)
-        rps = rps[inverse]
-        feats["log_replicas"] = np.log10(self.replicas_estimate(profile, rps))
-        success = self.bundle.boosters["success"].predict(F.matrix(feats, self._names["success"]),
-                                                          num_threads=self.num_threads)
-        return rps, p95[inverse], success
+        hw, inverse, pos = self._features(profile, offerings)
+        rps_hw, saturation_hw, p95_hw = self.hardware_predictions(hw, profile.slo_p95_latency_ms)
+        rps = rps_hw[inverse]
+        X = self._success_matrix(hw, inverse, pos, purchases, np.log10(self.replicas_estimate(profile, rps)))
+        success = self.bundle.boosters["success"].predict(X, num_threads=self.num_threads)
+        # Kept for the explanation of this profile's winner, which the optimizer asks for next.
+        self._last = (profile, hw, pos, inverse, rps_hw, saturation_hw)
+        return rps, p95_hw[inverse], success
+
+    def _success_matrix(self, hw: dict[str, np.ndarray], inverse: np.ndarray, pos: np.ndarray,
+                        purchases: Sequence[Purchase], log_replicas: np.ndarray) -> np.ndarray:
+        """The success model's inputs: hardware columns gathered per candidate, then the columns
+        that differ by region, purchase option and planned replicas."""
+        names = self._names["success"]
+        X = F.matrix(hw, names, missing_ok=True)[inverse]
+        for j, name in enumerate(names):
+            if name in _PER_OFFERING:
+                X[:, j] = self._table.features[name][pos]
+        codes = self._purchase_codes
+        X[:, names.index("purchase")] = np.fromiter((codes[p] for p in purchases), dtype=float, count=len(purchases))
+        X[:, names.index("log_replicas")] = log_replicas
+        return X
 
     def replicas_estimate(self, profile: ModelProfile, rps: np.ndarray) -> np.ndarray:
         """Replicas the peak needs at the planned throughput (before min_replicas and spot
@@ -163,26 +191,41 @@ class LearnedPredictor:
 
     # -- explanation --------------------------------------------------------------------------
     def breakdowns(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
-                   ) -> tuple[dict[str, X.Breakdown], float]:
+                   models: Sequence[str] = MODELS) -> tuple[dict[str, X.Breakdown], float]:
         """Exact per-feature breakdowns of each model's raw prediction for one candidate, and the
-        roofline saturation the throughput model corrects."""
-        feats, first, _ = self._features(profile, [offering], [purchase])
-        throughput, saturation, _ = self.hardware_predictions(feats, first, profile.slo_p95_latency_ms)
-        feats["log_replicas"] = np.log10(self.replicas_estimate(profile, throughput))
+        roofline saturation the saturation model corrects."""
+        last = self._last
+        pos = self._table.positions([offering])
+        if last is not None and last[0] == profile and pos[0] in last[2]:
+            _, hw_all, pos_all, inverse_all, rps_all, sat_all = last
+            row_hw = int(inverse_all[int(np.flatnonzero(pos_all == pos[0])[0])])
+            hw = {k: v[row_hw:row_hw + 1] for k, v in hw_all.items()}
+            throughput, saturation = rps_all[row_hw:row_hw + 1], sat_all[row_hw:row_hw + 1]
+        else:
+            hw, _, pos = self._features(profile, [offering])
+            throughput, saturation, _ = self.hardware_predictions(hw, profile.slo_p95_latency_ms)
+        inverse = np.zeros(1, dtype=np.int64)
+        replicas = np.log10(self.replicas_estimate(profile, throughput))
+        feats = dict(hw)
         feats["utilization"] = np.array([max(float(throughput[0] / saturation[0]) * self.throughput_margin,
                                              MIN_SERVING_UTILIZATION / 5)])
         out = {}
-        for model in MODELS:
-            row = F.matrix(feats, self._names[model])[0]
-            out[model] = X.breakdown(self.bundle.boosters[model], row, self._names[model], self.bundle.spec)
-        return out, float(feats["physics_saturation_rps"][0])
+        for model in models:
+            if model == "success":
+                row_x = self._success_matrix(hw, inverse, pos, [purchase], replicas)[0]
+            else:
+                row_x = F.matrix(feats, self._names[model])[0]
+            out[model] = X.breakdown(self.bundle.boosters[model], row_x, self._names[model], self.bundle.spec)
+        return out, float(hw["physics_saturation_rps"][0])
 
     def explain(self, spec: ModelSpec, best: Scored, feasible: Sequence[Scored]) -> tuple[str, ...]:
         """Explanation lines: why this throughput, latency and risk; then sizing and cost."""
         c = best.choice
         assert c is not None
         o = best.candidate.offering
-        parts, roofline = self.breakdowns(spec.profile, o, best.candidate.purchase)
+        # The latency model's attribution is not shown: TreeSHAP costs ~1 ms per model and row.
+        parts, roofline = self.breakdowns(spec.profile, o, best.candidate.purchase,
+                                          ("saturation", "slo_utilization", "success"))
         sat = parts["saturation"]
         util = parts["slo_utilization"]
         saturation = roofline * math.exp(sat.raw)

@@ -16,8 +16,11 @@ def test_contributions_sum_to_the_prediction(catalog, learned, held_out_specs):
             parts, roofline = learned.breakdowns(spec.profile, offering, _purchase(offering))
             assert set(parts) == set(MODELS)
             for name, b in parts.items():
+                # The raw score computed independently of the contributions.
+                raw = learned.bundle.boosters[name].predict(b.values.reshape(1, -1), raw_score=True)[0]
                 total = b.base + sum(c.contribution for c in b.contributions)
-                assert total == pytest.approx(b.raw, abs=1e-9), name
+                assert total == pytest.approx(raw, abs=1e-9), name
+                assert b.raw == pytest.approx(raw, abs=1e-9), name
                 checked += 1
             assert roofline > 0
     assert checked > 50

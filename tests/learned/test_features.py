@@ -56,16 +56,18 @@ def test_training_and_serving_features_are_identical(catalog, learned, seed):
     joined = F.join_offerings(log_rows(profile, offerings, purchases), catalog.offerings)
     assert joined.attrs["unmatched"] == 0 and len(joined) == len(offerings)
     train_side = F.derive(F.log_columns(joined), spec)
-    serve_side, _, _ = learned._features(profile, offerings, purchases)
-
-    for group in ("performance", "risk"):
-        # Load-dependent inputs (utilization, replicas) are observed in logs and planned at
-        # serving time; they are checked below.
-        names = [n for n in spec.names(group) if n not in ("utilization", "log_replicas")]
-        X_train = F.matrix(train_side, names)
-        X_serve = F.matrix(serve_side, names)
+    hw, inverse, pos = learned._features(profile, offerings)
+    serving = {
+        # Throughput, saturation and latency: computed per distinct piece of hardware.
+        "performance": F.matrix(hw, spec.names("performance"))[inverse],
+        # Success: hardware columns plus region, price, purchase and replicas per candidate
+        # (replicas are planned at serving time; here the log's own are passed in).
+        "risk": learned._success_matrix(hw, inverse, pos, purchases, train_side["log_replicas"]),
+    }
+    for group, X_serve in serving.items():
+        X_train = F.matrix(train_side, spec.names(group))
         np.testing.assert_array_equal(np.isnan(X_train), np.isnan(X_serve), err_msg=group)
-        np.testing.assert_allclose(np.nan_to_num(X_train), np.nan_to_num(X_serve), rtol=0, atol=0, err_msg=group)
+        np.testing.assert_array_equal(np.nan_to_num(X_train), np.nan_to_num(X_serve), err_msg=group)
 
 
 def test_physics_features_equal_the_baseline_heuristic(catalog):
