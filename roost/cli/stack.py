@@ -166,12 +166,18 @@ def plan(ctx: click.Context, fleet: str, stack: str, project_dir: str | None, st
     Records a version only when the decisions changed, and prints what changed against the
     current version and the monthly cost change. `pulumi up` (or `roost up`) deploys it.
     """
-    from roost.workflows import predictor_for
+    from roost.cli.learn import stage_printer
+    from roost.workflows import load_checked_fleet, predictor_for, predictor_warnings
 
     target = _target(ctx, stack, project_dir, store_url, lock_timeout)
+    catalog = load_catalog_from(catalog_path, discounts)
+    load_checked_fleet(fleet, catalog)  # a bad fleet fails now, before any model is loaded or trained
+    predictor = predictor_for(predictor_kind, catalog_version=catalog.version, on_stage=stage_printer("Training"))
+    for warning in predictor_warnings(predictor):
+        click.echo(f"Warning: {warning}", err=True)
     outcome = lifecycle.plan_stack(
         fleet_path=fleet, project_dir=target.project_dir, stack=target.stack, store=target.store,
-        catalog=load_catalog_from(catalog_path, discounts), predictor=predictor_for(predictor_kind),
+        catalog=catalog, predictor=predictor,
         who=services(ctx).provenance(target.project_dir), on_progress=Progress("Placing models"))
     _warn(outcome.warnings)
     if as_json:

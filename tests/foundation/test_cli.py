@@ -117,3 +117,16 @@ def test_init_scaffolds_a_project_and_refuses_to_overwrite(tmp_path, project_roo
 def test_version_and_help():
     assert run("--version").exit_code == 0
     assert "recommend" in run("--help").output
+
+
+def test_plan_rejects_a_bad_fleet_before_training_any_model(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("ROOST_HOME", str(home))
+    project = tmp_path / "proj"
+    assert run("init", str(project)).exit_code == 0
+    bad = project / "bad.yaml"
+    bad.write_text("version: 1\nmodels: []\n")
+    result = CliRunner().invoke(main, ["plan", str(bad), "--stack", "dev", "--project-dir", str(project)])
+    assert result.exit_code == 2 and "models: must not be empty" in result.output
+    assert not (home / "models").exists()  # nothing was trained for a fleet that cannot be placed
+    assert "roost:plan" not in (project / "Pulumi.dev.yaml").read_text()
