@@ -129,4 +129,4 @@ def test_plan_rejects_a_bad_fleet_before_training_any_model(tmp_path, monkeypatc
     result = CliRunner().invoke(main, ["plan", str(bad), "--stack", "dev", "--project-dir", str(project)])
     assert result.exit_code == 2 and "models: must not be empty" in result.output
     assert not (home / "models").exists()  # nothing was trained for a fleet that cannot be placed
-    assert "roost:plan" not in (project / "Pulumi.dev.yaml").read_text()
+    assert "roost:plan" not in (yaml.safe_load((project / "Pulumi.dev.yaml").read_text())["config"] or {})
