@@ -51,7 +51,7 @@ from history.population import REGIONS, sample_specs
 from history.schema import COLUMNS
 from history.world import (
     FRAMEWORK_FALLBACK, FRAMEWORKS, World, capacity, capacity_failure_prob, deployment_failure_prob, interruption_rate,
-    latencies,
+    latencies, profile_frame,
 )
 from placement.catalog import Catalog
 from placement.candidates import GPU_MEMORY_USABLE, HOST_MEMORY_RESERVED_GIB, HOST_MEMORY_USABLE
@@ -102,7 +102,7 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     off = world.catalog_offerings
     n_prof, n_off = len(specs), len(offerings)
 
-    profiles = _profile_columns(specs)
+    profiles = profile_frame([s.profile for s in specs])
     habit, explore, explore_all = _policy_weights(specs, offerings, rng)
     # Teams try a few configurations and keep the ones that worked for them.
     trial_prof, trial_off = _trials(habit, explore, rng)
@@ -282,19 +282,6 @@ def _frame(data: dict) -> pd.DataFrame:
         else:
             frame[column] = frame[column].astype(dtype)
     return frame[list(COLUMNS)]
-
-
-def _profile_columns(specs: list[ModelSpec]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "task": [s.task.value for s in specs],
-        "framework": [s.framework for s in specs],
-        "params_millions": [s.params_millions for s in specs],
-        "precision": [s.precision.value for s in specs],
-        "memory_gib": [s.memory_gib for s in specs],
-        "input_tokens": pd.array([s.load.input_tokens for s in specs], dtype="Int64"),
-        "output_tokens": pd.array([s.load.output_tokens for s in specs], dtype="Int64"),
-        "slo_p95_latency_ms": [s.slo_p95_latency_ms for s in specs],
-    })
 
 
 def _policy_weights(specs: list[ModelSpec], offerings: list, rng: np.random.Generator

@@ -47,19 +47,6 @@ CPU_FRAMEWORKS = frozenset(name for name, traits in W.FRAMEWORKS.items() if not 
 HAND_RULE_OVERPROVISION = 2.0
 
 
-def _profile_frame(profiles: Sequence[ModelProfile]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "task": [p.task.value for p in profiles],
-        "framework": [p.framework for p in profiles],
-        "params_millions": [p.params_millions for p in profiles],
-        "precision": [p.precision.value for p in profiles],
-        "memory_gib": [p.memory_gib for p in profiles],
-        "input_tokens": pd.array([p.input_tokens for p in profiles], dtype="Int64"),
-        "output_tokens": pd.array([p.output_tokens for p in profiles], dtype="Int64"),
-        "slo_p95_latency_ms": [p.slo_p95_latency_ms for p in profiles],
-    })
-
-
 class OraclePredictor:
     """The world's truth behind the ``Predictor`` seam: what a perfect model would say."""
 
@@ -73,7 +60,7 @@ class OraclePredictor:
         profiles = [s.profile for s in specs]
         self._row = {p: i for i, p in enumerate(profiles)}
         n_off = len(catalog)
-        prof = _profile_frame(profiles)
+        prof = W.profile_frame(profiles)
         prof_idx = np.repeat(np.arange(len(profiles)), n_off)
         off_idx = np.tile(np.arange(n_off), len(profiles))
         frame = prof.iloc[prof_idx].reset_index(drop=True)
@@ -134,7 +121,7 @@ class Judged:
 
 def judge(world: W.World, specs: Sequence[ModelSpec], choices: Sequence[Choice]) -> Judged:
     """The world's verdict on each (spec, choice): true capacity, p95 at peak, failure risk."""
-    prof = _profile_frame([s.profile for s in specs])
+    prof = W.profile_frame([s.profile for s in specs])
     keys = pd.DataFrame({
         "cloud": [c.cloud.value for c in choices], "region": [c.region for c in choices],
         "instance_type": [c.instance_type for c in choices], "accelerator": [c.accelerator or "" for c in choices],
@@ -178,7 +165,7 @@ def held_out_specs(n: int, seed: int, training_log: pd.DataFrame | None) -> tupl
     if training_log is None or training_log.empty:
         return specs, 0
     seen = set(profile_keys(training_log).tolist())
-    keys = profile_keys(_profile_frame([s.profile for s in specs]))
+    keys = profile_keys(W.profile_frame([s.profile for s in specs]))
     kept = [s for s, k in zip(specs, keys) if k not in seen]
     return kept, len(specs) - len(kept)
 
