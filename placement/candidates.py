@@ -1,7 +1,7 @@
 """Enumerate the (offering, purchase) pairs a model may run on, before any prediction.
 
 Hard constraints are applied in a fixed order: scope (clouds, regions), accelerator
-policy, memory fit, spot policy. When a step empties the set, that step is the binding
+policy, the framework's own hardware needs (GPU-only servers), memory fit, spot policy. When a step empties the set, that step is the binding
 constraint and ``NoCandidates`` says so in words a user can act on.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from placement.catalog import Catalog
-from placement.types import AcceleratorPolicy, Cloud, ModelSpec, Offering, Purchase, SpotPolicy
+from placement.types import GPU_ONLY_FRAMEWORKS, AcceleratorPolicy, Cloud, ModelSpec, Offering, Purchase, SpotPolicy
 
 GPU_MEMORY_USABLE = 0.90   # drivers report a few % less than the nominal size; keep slack
 HOST_MEMORY_USABLE = 0.85  # OS, agents and page cache need the rest
@@ -56,6 +56,13 @@ def enumerate_candidates(spec: ModelSpec, catalog: Catalog) -> Enumeration:
         offerings = tuple(o for o in offerings if o.has_gpu)
         if not offerings:
             return Enumeration((), f"no GPU offering in {scope} (accelerator: required)")
+
+    if spec.framework in GPU_ONLY_FRAMEWORKS:
+        offerings = tuple(o for o in offerings if o.has_gpu)
+        if not offerings:
+            policy = " (accelerator: none)" if spec.accelerator is AcceleratorPolicy.NONE else ""
+            return Enumeration((), f"framework {spec.framework} serves on NVIDIA GPUs only, and no GPU offering "
+                                   f"is allowed in {scope}{policy}")
 
     fitting = tuple(o for o in offerings if fits_memory(spec.memory_gib, o))
     if not fitting:

@@ -69,6 +69,9 @@ KNOWN_FRAMEWORKS = (
     "pytorch", "tensorflow", "onnx", "tensorrt", "vllm", "triton", "sklearn",
     "xgboost", "lightgbm", "tgi", "jax", "openvino",
 )
+# Servers that have no CPU backend: TensorRT compiles engines for NVIDIA GPUs only, and
+# Hugging Face TGI's serving image targets CUDA (its CPU path is a separate, unsupported build).
+GPU_ONLY_FRAMEWORKS = frozenset({"tensorrt", "tgi"})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -159,3 +159,14 @@ def test_plan_round_trips_through_json(catalog, project_root):
     again = DeploymentPlan.from_dict(json.loads(json.dumps(plan.to_dict())))
     assert again.decisions_sha256() == plan.decisions_sha256()
     assert again.deployments[0].choice.cloud == plan.deployments[0].choice.cloud
+
+
+def test_gpu_only_servers_never_land_on_cpu_instances(catalog):
+    # A CPU-only instance is the cheapest for a tiny model at 1 rps, but TensorRT cannot run there.
+    p = place(spec(framework="tensorrt", params_millions=3, load={"peak_rps": 1}, slo={"p95_latency_ms": 5000}),
+              catalog, HeuristicPredictor())
+    assert p.chosen.accelerator is not None
+    assert all(a.choice.accelerator is not None for a in p.alternatives)
+    with pytest.raises(InfeasibleError) as info:
+        place(spec(name="trt", framework="tensorrt", accelerator="none"), catalog, HeuristicPredictor())
+    assert "trt: no feasible placement: framework tensorrt serves on NVIDIA GPUs only" in str(info.value)
