@@ -68,7 +68,8 @@ def main() -> None:
     # Warm the per-catalog caches once, as a long-running `roost recommend` would have them after
     # its first model; the timed runs then measure steady-state per-profile cost.
     recommend_all(Fleet(models=fleet.models[:1]), catalog, predictor)
-    learned_s, (rec, failures) = timed(lambda: recommend_all(fleet, catalog, predictor, explain=predictor.explain))
+    learned_s, (rec, failures) = timed(lambda: recommend_all(fleet, catalog, predictor,
+                                                                   explain_batch=predictor.explain_all))
     no_explain_s, _ = timed(lambda: recommend_all(fleet, catalog, predictor))
     baseline_s, _ = timed(lambda: recommend_all(fleet, catalog, HeuristicPredictor()))
 

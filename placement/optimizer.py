@@ -23,7 +23,7 @@ import numpy as np
 from placement.candidates import Candidate, enumerate_candidates, scope_label
 from placement.catalog import Catalog
 from placement.errors import InfeasibleError
-from placement.predictor import ArrayPredictor, Prediction, Predictor
+from placement.predictor import ArrayPredictor, Prediction, Predictor, margin_for
 from placement.sizing import size_choice, spot_headroom
 from placement.types import (
     HOURS_PER_MONTH, Alternative, Choice, Fleet, ModelSpec, Offering, Placement, Purchase, Recommendation,
@@ -34,6 +34,8 @@ MIN_SUCCESS_PROBABILITY = 0.90
 MAX_ALTERNATIVES = 5
 
 Explain = Callable[[ModelSpec, "Scored", Sequence["Scored"]], tuple[str, ...]]
+# ``Explain`` over many placements at once, for explainers that batch their work (TreeSHAP).
+ExplainBatch = Callable[[Sequence[tuple[ModelSpec, "Scored", Sequence["Scored"]]]], Sequence[tuple[str, ...]]]
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,7 @@ def _table(spec: ModelSpec, catalog: Catalog, predictor: Predictor) -> _Table:
         raise InfeasibleError(spec.name, enum.binding_constraint or "nothing fits")
     cands = enum.candidates
     rps, p95, success, preds = _predict(predictor, spec, cands)
-    margin = predictor.throughput_margin
+    margin = margin_for(predictor, spec.profile)
     arrays, pos = _offering_arrays(catalog, cands)
     spot = np.fromiter((c.purchase is Purchase.SPOT for c in cands), dtype=bool, count=len(cands))
     replicas, hourly = _size_arrays(spec, arrays, pos, spot, rps, margin)
@@ -312,7 +314,28 @@ def _cheaper_rejections(table: _Table, best: int) -> str | None:
     return f"{int(cheaper.sum())} cheaper candidates rejected: {parts}"
 
 
-def place(spec: ModelSpec, catalog: Catalog, predictor: Predictor, explain: Explain | None = None) -> Placement:
+@dataclass(frozen=True)
+class _Decision:
+    """A placement before its explanation: what ``place`` decides, what explaining needs."""
+
+    spec: ModelSpec
+    best: Scored
+    feasible: _LazyScored
+    alternatives: tuple[Alternative, ...]
+    rejected: str | None
+    confidence: float
+    considered: int
+
+    def placement(self, explanation: tuple[str, ...]) -> Placement:
+        assert self.best.choice is not None
+        if self.rejected:
+            explanation = (*explanation, self.rejected)
+        return Placement(model=self.spec.name, chosen=self.best.choice, alternatives=self.alternatives,
+                         explanation=explanation, confidence=self.confidence,
+                         candidates_considered=self.considered)
+
+
+def _decide(spec: ModelSpec, catalog: Catalog, predictor: Predictor) -> _Decision:
     table = _table(spec, catalog, predictor)
     feasible_idx = np.flatnonzero(table.code == _OK)
     if not len(feasible_idx):
@@ -321,14 +344,14 @@ def place(spec: ModelSpec, catalog: Catalog, predictor: Predictor, explain: Expl
     feasible = _LazyScored(table, order)
     best = feasible[0]
     assert best.choice is not None
-    alternatives = _alternatives(table, order, feasible)
-    explanation = (explain or default_explanation)(spec, best, feasible)
-    rejected = _cheaper_rejections(table, int(order[0]))
-    if rejected:
-        explanation = (*explanation, rejected)
-    confidence = _confidence(best, feasible)
-    return Placement(model=spec.name, chosen=best.choice, alternatives=alternatives,
-                     explanation=explanation, confidence=confidence, candidates_considered=len(table))
+    return _Decision(spec=spec, best=best, feasible=feasible, alternatives=_alternatives(table, order, feasible),
+                     rejected=_cheaper_rejections(table, int(order[0])), confidence=_confidence(best, feasible),
+                     considered=len(table))
+
+
+def place(spec: ModelSpec, catalog: Catalog, predictor: Predictor, explain: Explain | None = None) -> Placement:
+    decision = _decide(spec, catalog, predictor)
+    return decision.placement((explain or default_explanation)(spec, decision.best, decision.feasible))
 
 
 def _alternatives(table: _Table, order: np.ndarray, feasible: _LazyScored) -> tuple[Alternative, ...]:
@@ -402,33 +425,43 @@ def sizing_line(spec: ModelSpec, c: Choice) -> str:
     return sizing + f"; autoscaling {c.min_replicas}–{c.max_replicas}"
 
 
+def _explained(decisions: Sequence[_Decision], explain: Explain | None,
+               explain_batch: ExplainBatch | None) -> tuple[Placement, ...]:
+    if explain_batch is not None:
+        lines = explain_batch([(d.spec, d.best, d.feasible) for d in decisions])
+    else:
+        lines = [(explain or default_explanation)(d.spec, d.best, d.feasible) for d in decisions]
+    return tuple(d.placement(tuple(text)) for d, text in zip(decisions, lines, strict=True))
+
+
 def recommend(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain: Explain | None = None,
-              on_progress: Callable[[int, int], None] | None = None) -> Recommendation:
+              on_progress: Callable[[int, int], None] | None = None, *,
+              explain_batch: ExplainBatch | None = None) -> Recommendation:
     """Place every model of a fleet; raise InfeasibleError for the first model with no placement.
 
-    Use ``recommend_all`` to collect every infeasible model at once.
+    Use ``recommend_all`` to collect every infeasible model at once. ``explain_batch``, when
+    given, explains every placement in one call instead of ``explain`` one by one.
     """
-    placements = []
+    decisions = []
     for i, spec in enumerate(fleet.models):
-        placements.append(place(spec, catalog, predictor, explain))
+        decisions.append(_decide(spec, catalog, predictor))
         if on_progress:
             on_progress(i + 1, len(fleet.models))
     return Recommendation(catalog_version=catalog.version, model_version=predictor.version,
-                          placements=tuple(placements))
+                          placements=_explained(decisions, explain, explain_batch))
 
 
 def recommend_all(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain: Explain | None = None,
-                  on_progress: Callable[[int, int], None] | None = None,
-                  ) -> tuple[Recommendation, list[InfeasibleError]]:
-    placements, failures = [], []
+                  on_progress: Callable[[int, int], None] | None = None, *,
+                  explain_batch: ExplainBatch | None = None) -> tuple[Recommendation, list[InfeasibleError]]:
+    decisions, failures = [], []
     for i, spec in enumerate(fleet.models):
         try:
-            placements.append(place(spec, catalog, predictor, explain))
+            decisions.append(_decide(spec, catalog, predictor))
         except InfeasibleError as exc:
             failures.append(exc)
         if on_progress:
             on_progress(i + 1, len(fleet.models))
     rec = Recommendation(catalog_version=catalog.version, model_version=predictor.version,
-                         placements=tuple(placements))
+                         placements=_explained(decisions, explain, explain_batch))
     return rec, failures
-

@@ -59,3 +59,10 @@ class ArrayPredictor(Protocol):
 
     def predict_arrays(self, profile: ModelProfile, offerings: Sequence[Offering],
                        purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+def margin_for(predictor: Predictor, profile: ModelProfile) -> float:
+    """The sizing margin ``predictor`` applies to ``profile``: its per-profile margin where it
+    has one (``throughput_margin_for``, e.g. calibrated per task), else ``throughput_margin``."""
+    per_profile = getattr(predictor, "throughput_margin_for", None)
+    return float(per_profile(profile)) if callable(per_profile) else float(predictor.throughput_margin)

@@ -62,12 +62,12 @@ def recommend_fleet(fleet_path: str | Path, catalog: Catalog, predictor: Predict
     """Parse, check against the catalog and place every model; all infeasible models at once.
 
     ``explain=False`` skips the predictor's own explanations (the learned models' feature
-    attributions cost about 2–3 ms per model) in favour of the optimizer's short summary.
+    attributions cost about a millisecond per model) in favour of the optimizer's short summary.
     """
     fleet = load_checked_fleet(fleet_path, catalog)
-    rec, failures = recommend_all(fleet, catalog, predictor,
+    rec, failures = recommend_all(fleet, catalog, predictor, on_progress=on_progress,
                                   explain=getattr(predictor, "explain", None) if explain else None,
-                                  on_progress=on_progress)
+                                  explain_batch=getattr(predictor, "explain_all", None) if explain else None)
     if failures:
         raise InfeasibleFleet(failures)
     return RecommendResult(fleet=fleet, recommendation=rec)

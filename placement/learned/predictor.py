@@ -87,6 +87,7 @@ class LearnedPredictor:
         self.bundle = bundle
         self.version: str | None = bundle.version
         self.throughput_margin: float = bundle.throughput_margin
+        self.throughput_margins_by_task: dict[str, float] = bundle.throughput_margins_by_task
         self.num_threads = num_threads
         self._names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
         self._latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
@@ -116,14 +117,19 @@ class LearnedPredictor:
         return self.bundle.boosters[model].predict(F.matrix(feats, self._names[model]), raw_score=True,
                                                    num_threads=self.num_threads)
 
-    def hardware_predictions(self, hw: dict[str, np.ndarray], slo_ms: float,
+    def throughput_margin_for(self, profile: ModelProfile) -> float:
+        """The sizing margin calibrated for the profile's task (fleet-wide where none was)."""
+        return self.throughput_margins_by_task.get(profile.task.value, self.throughput_margin)
+
+    def hardware_predictions(self, hw: dict[str, np.ndarray], slo_ms: float, margin: float,
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(throughput at the SLO, saturation, p95 at the planned load) per piece of hardware."""
+        """(throughput at the SLO, saturation, p95 at the planned load) per piece of hardware,
+        for sizing at ``margin`` of the throughput."""
         sub = hw
         saturation = sub["physics_saturation_rps"] * np.exp(self._raw("saturation", sub))
         utilization = np.clip(self._raw("slo_utilization", sub), 0.0, MAX_UTILIZATION)
         utilization = np.where(utilization < MIN_SERVING_UTILIZATION, 0.0, utilization)
-        planned = np.maximum(utilization * self.throughput_margin, MIN_SERVING_UTILIZATION / 5)
+        planned = np.maximum(utilization * margin, MIN_SERVING_UTILIZATION / 5)
         p95 = self._p95(sub, planned)
         # Where the latency model disagrees (p95 over the SLO at the planned load), believe the
         # stricter of the two: step the utilization down the latency curve until it fits.
@@ -154,7 +160,8 @@ class LearnedPredictor:
             empty = np.zeros(0)
             return empty, empty, empty
         hw, inverse, pos = self._features(profile, offerings)
-        rps_hw, saturation_hw, p95_hw = self.hardware_predictions(hw, profile.slo_p95_latency_ms)
+        rps_hw, saturation_hw, p95_hw = self.hardware_predictions(hw, profile.slo_p95_latency_ms,
+                                                                  self.throughput_margin_for(profile))
         rps = rps_hw[inverse]
         X = self._success_matrix(hw, inverse, pos, purchases, np.log10(self.replicas_estimate(profile, rps)))
         success = self.bundle.boosters["success"].predict(X, num_threads=self.num_threads)
@@ -180,7 +187,7 @@ class LearnedPredictor:
         """Replicas the peak needs at the planned throughput (before min_replicas and spot
         headroom, which the predictor does not see): the deployment size risk is judged at."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            need = np.ceil(profile.peak_rps / (rps * self.throughput_margin) - 1e-9)
+            need = np.ceil(profile.peak_rps / (rps * self.throughput_margin_for(profile)) - 1e-9)
         return np.where(rps > 0, np.clip(need, 1.0, 1e4), 1.0)
 
     def predict(self, profile: ModelProfile, offerings: Sequence[Offering],
@@ -190,10 +197,10 @@ class LearnedPredictor:
                 for r, p, s in zip(rps, p95, success, strict=True)]
 
     # -- explanation --------------------------------------------------------------------------
-    def breakdowns(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
-                   models: Sequence[str] = MODELS) -> tuple[dict[str, X.Breakdown], float]:
-        """Exact per-feature breakdowns of each model's raw prediction for one candidate, and the
-        roofline saturation the saturation model corrects."""
+    def _explained_rows(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
+                        models: Sequence[str]) -> tuple[dict[str, np.ndarray], float]:
+        """Each model's input row for one candidate, as prediction built it, and the roofline
+        saturation the saturation model corrects."""
         last = self._last
         pos = self._table.positions([offering])
         if last is not None and last[0] == profile and pos[0] in last[2]:
@@ -203,37 +210,66 @@ class LearnedPredictor:
             throughput, saturation = rps_all[row_hw:row_hw + 1], sat_all[row_hw:row_hw + 1]
         else:
             hw, _, pos = self._features(profile, [offering])
-            throughput, saturation, _ = self.hardware_predictions(hw, profile.slo_p95_latency_ms)
+            throughput, saturation, _ = self.hardware_predictions(hw, profile.slo_p95_latency_ms,
+                                                                  self.throughput_margin_for(profile))
         inverse = np.zeros(1, dtype=np.int64)
         replicas = np.log10(self.replicas_estimate(profile, throughput))
         feats = dict(hw)
-        feats["utilization"] = np.array([max(float(throughput[0] / saturation[0]) * self.throughput_margin,
-                                             MIN_SERVING_UTILIZATION / 5)])
-        out = {}
+        planned = float(throughput[0] / saturation[0]) * self.throughput_margin_for(profile)
+        feats["utilization"] = np.array([max(planned, MIN_SERVING_UTILIZATION / 5)])
+        rows = {}
         for model in models:
             if model == "success":
-                row_x = self._success_matrix(hw, inverse, pos, [purchase], replicas)[0]
+                rows[model] = self._success_matrix(hw, inverse, pos, [purchase], replicas)[0]
             else:
-                row_x = F.matrix(feats, self._names[model])[0]
-            out[model] = X.breakdown(self.bundle.boosters[model], row_x, self._names[model], self.bundle.spec)
-        return out, float(hw["physics_saturation_rps"][0])
+                rows[model] = F.matrix(feats, self._names[model])[0]
+        return rows, float(hw["physics_saturation_rps"][0])
+
+    def breakdowns(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
+                   models: Sequence[str] = MODELS) -> tuple[dict[str, X.Breakdown], float]:
+        """Exact per-feature breakdowns of each model's raw prediction for one candidate, and the
+        roofline saturation the saturation model corrects."""
+        rows, roofline = self._explained_rows(profile, offering, purchase, models)
+        return ({model: X.breakdown(self.bundle.boosters[model], row, self._names[model], self.bundle.spec)
+                 for model, row in rows.items()}, roofline)
 
     def explain(self, spec: ModelSpec, best: Scored, feasible: Sequence[Scored]) -> tuple[str, ...]:
         """Explanation lines: why this throughput, latency and risk; then sizing and cost."""
+        return self.explain_all([(spec, best, feasible)])[0]
+
+    def explain_all(self, items: Sequence[tuple[ModelSpec, Scored, Sequence[Scored]]]) -> list[tuple[str, ...]]:
+        """``explain`` for many placements, with one TreeSHAP call per model for all of them."""
+        # The latency model's attribution is not shown: TreeSHAP costs ~1 ms per model and row.
+        models = ("saturation", "slo_utilization", "success")
+        rows: dict[str, list[np.ndarray]] = {m: [] for m in models}
+        rooflines = []
+        for spec, best, _ in items:
+            row, roofline = self._explained_rows(spec.profile, best.candidate.offering, best.candidate.purchase, models)
+            for m in models:
+                rows[m].append(row[m])
+            rooflines.append(roofline)
+        parts = {m: X.breakdowns(self.bundle.boosters[m], np.array(rows[m]), self._names[m], self.bundle.spec,
+                                 num_threads=self.num_threads) if items else [] for m in models}
+        return [self._lines(spec, best, feasible, {m: parts[m][i] for m in models}, rooflines[i])
+                for i, (spec, best, feasible) in enumerate(items)]
+
+    def _lines(self, spec: ModelSpec, best: Scored, feasible: Sequence[Scored], parts: dict[str, X.Breakdown],
+               roofline: float) -> tuple[str, ...]:
         c = best.choice
         assert c is not None
         o = best.candidate.offering
-        # The latency model's attribution is not shown: TreeSHAP costs ~1 ms per model and row.
-        parts, roofline = self.breakdowns(spec.profile, o, best.candidate.purchase,
-                                          ("saturation", "slo_utilization", "success"))
         sat = parts["saturation"]
         util = parts["slo_utilization"]
         saturation = roofline * math.exp(sat.raw)
         rps = best.prediction.rps_per_replica
+        task = spec.profile.task.value
+        margin_source = (f"the margin calibrated for {task} models" if task in self.throughput_margins_by_task
+                         else "the fleet-wide margin")
         lines = [
             f"throughput: {rps:,.2f} rps per replica at p95 ≤ {spec.slo_p95_latency_ms:g} ms on {o.display_type} = "
             f"saturation {saturation:,.3g} rps × {rps / saturation:.0%} utilization; sized at "
-            f"{self.throughput_margin:.0%} of it ({c.predicted_rps_per_replica:,.2f} rps)",
+            f"{self.throughput_margin_for(spec.profile):.0%} of it ({c.predicted_rps_per_replica:,.2f} rps, "
+            f"{margin_source})",
             f"  saturation is {math.exp(sat.raw):.3g}× the roofline estimate of {roofline:,.3g} rps "
             f"(a typical training deployment: {math.exp(sat.base):.3g}×)"
             + (f", because {'; '.join(X.throughput_lines(sat))}" if X.throughput_lines(sat) else ""),

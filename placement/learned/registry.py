@@ -66,6 +66,11 @@ class ModelBundle:
         return float(self.manifest.get("throughput_margin", 1.0))
 
     @property
+    def throughput_margins_by_task(self) -> dict[str, float]:
+        """Per-task sizing margins (models trained before they existed have none)."""
+        return {str(k): float(v) for k, v in self.manifest.get("throughput_margin_by_task", {}).items()}
+
+    @property
     def metrics(self) -> Mapping:
         return self.manifest.get("metrics", {})
 

@@ -70,7 +70,7 @@ MIN_LABEL_UTILIZATION = 0.01
 MIN_ROWS = 200
 # Bumped whenever labels, targets or objectives change meaning: part of the version id, so a
 # cached model trained by older code is never mistaken for a current one.
-TRAINER_VERSION = 4
+TRAINER_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -470,6 +470,7 @@ def cross_validate(data: TrainingSet, spec: F.FeatureSpec, config: TrainConfig,
         uniq = np.sort(np.random.default_rng([config.seed, 3]).permutation(uniq)[:keep])
     fold_of = dict(zip(uniq.tolist(), grouped_folds(uniq, config.cv_folds, config.seed).tolist()))
     residuals: dict[str, list[np.ndarray]] = {SATURATION: [], LATENCY: []}
+    residual_tasks: list[np.ndarray] = []
     success: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     best_iterations: dict[str, list[int]] = {m: [] for m in (SATURATION, LATENCY, SUCCESS)}
     for k in range(config.cv_folds):
@@ -488,6 +489,8 @@ def cross_validate(data: TrainingSet, spec: F.FeatureSpec, config: TrainConfig,
                 success.append((lab.target[test], pred, lab.weight[test]))
             else:
                 residuals[model].append(lab.target[test] - pred)
+                if model == SATURATION:
+                    residual_tasks.append(data.raw["task"][lab.rows[test]])
     metrics = {
         "folds": config.cv_folds,
         "profiles": int(len(uniq)),
@@ -496,7 +499,10 @@ def cross_validate(data: TrainingSet, spec: F.FeatureSpec, config: TrainConfig,
         SUCCESS: classifier_metrics(*(np.concatenate(parts) for parts in zip(*success))),
         "best_iterations": best_iterations,
     }
-    return metrics, np.concatenate(residuals[SATURATION])
+    return metrics, np.concatenate(residuals[SATURATION]), np.concatenate(residual_tasks).astype(str)
+
+
+MIN_RESIDUALS_PER_TASK = 200
 
 
 def throughput_margin(residuals: np.ndarray, quantile: float | None) -> float:
@@ -506,6 +512,19 @@ def throughput_margin(residuals: np.ndarray, quantile: float | None) -> float:
     if quantile is None or len(residuals) < 20:
         return 1.0
     return float(np.clip(math.exp(np.quantile(residuals, quantile)), 0.5, 1.0))
+
+
+def throughput_margins_by_task(residuals: np.ndarray, tasks: np.ndarray, quantile: float | None) -> dict[str, float]:
+    """The margin of ``throughput_margin`` per task, where the task has enough out-of-fold residuals.
+
+    Errors differ by task (a text classifier's throughput is predicted far more tightly than
+    an LLM's), so one fleet-wide margin over-provisions some tasks and under-provisions
+    others; tasks with too few residuals fall back to the fleet-wide margin.
+    """
+    if quantile is None:
+        return {}
+    return {str(task): throughput_margin(residuals[tasks == task], quantile)
+            for task in np.unique(tasks) if np.sum(tasks == task) >= MIN_RESIDUALS_PER_TASK}
 
 
 # ---------------------------------------------------------------------------------------
@@ -522,10 +541,11 @@ def train(log: pd.DataFrame, offerings: Sequence[Offering], *, catalog_version: 
               "lightgbm": lgb.__version__, "catalog_version": catalog_version, "features": spec.to_dict()}
     version = version_id(inputs)
     metrics: dict = {}
-    margin = 1.0
+    margin, margins_by_task = 1.0, {}
     if config.cv_folds >= 2 and len(np.unique(data.groups)) >= config.cv_folds * 2:
-        metrics["cross_validation"], residuals = cross_validate(data, spec, config, on_progress)
+        metrics["cross_validation"], residuals, tasks = cross_validate(data, spec, config, on_progress)
         margin = throughput_margin(residuals, config.margin_quantile)
+        margins_by_task = throughput_margins_by_task(residuals, tasks, config.margin_quantile)
     if on_progress:
         on_progress("training final models")
     boosters = fit_log_models(data, spec, config)
@@ -545,6 +565,7 @@ def train(log: pd.DataFrame, offerings: Sequence[Offering], *, catalog_version: 
         "lightgbm_params": {m: {k: v for k, v in lgb_params(m, spec.names(FEATURE_GROUP[m]), config).items()
                                 if k != "monotone_constraints"} for m in FEATURE_GROUP},
         "throughput_margin": margin,
+        "throughput_margin_by_task": margins_by_task,
         "metrics": metrics,
     }
     return ModelBundle(version=version, boosters=boosters, feature_groups=dict(FEATURE_GROUP), spec=spec,

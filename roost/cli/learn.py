@@ -63,6 +63,9 @@ def _print_metrics(manifest: dict) -> None:
     data = manifest.get("training_data", {})
     out.print(f"  history: {data.get('source')} — {data.get('rows', 0):,} rows, {data.get('profiles', 0):,} profiles")
     out.print(f"  sizing margin: {manifest.get('throughput_margin', 1.0):.0%} of predicted throughput")
+    by_task = manifest.get("throughput_margin_by_task") or {}
+    if by_task:
+        out.print("  by task: " + ", ".join(f"{task} {margin:.0%}" for task, margin in sorted(by_task.items())))
     cv = manifest.get("metrics", {}).get("cross_validation")
     if not cv:
         out.print("  (no cross-validation)")

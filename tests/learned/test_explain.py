@@ -58,3 +58,15 @@ def _purchase(offering):
     from placement.types import Purchase
 
     return Purchase.SPOT if offering.spot_price_hour_usd else Purchase.ON_DEMAND
+
+
+def test_batched_explanations_equal_one_by_one(catalog, learned, held_out_specs):
+    from placement.optimizer import recommend_all
+    from placement.types import Fleet
+
+    fleet = Fleet(models=tuple(held_out_specs[:8]))
+    one_by_one, _ = recommend_all(fleet, catalog, learned, explain=learned.explain)
+    batched, _ = recommend_all(fleet, catalog, learned, explain_batch=learned.explain_all)
+    assert len(batched.placements) >= 4
+    assert batched == one_by_one
+    assert all(p.explanation[0].startswith("throughput: ") for p in batched.placements)
