@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from placement.candidates import Candidate, enumerate_candidates, scope_label
+from placement.candidates import Candidate, CatalogOfferings, Enumeration, enumerate_candidates, scope_label
 from placement.catalog import Catalog
 from placement.errors import InfeasibleError
 from placement.predictor import ArrayPredictor, Prediction, Predictor, margin_for
@@ -115,10 +115,11 @@ class _LazyScored(Sequence[Scored]):
         return self._cache[index]
 
 
-def _predict(predictor: Predictor, spec: ModelSpec, cands: Sequence[Candidate],
+def _predict(predictor: Predictor, spec: ModelSpec, enum: Enumeration,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Sequence[Prediction] | None]:
-    offerings = [c.offering for c in cands]
-    purchases = [c.purchase for c in cands]
+    cands = enum.candidates
+    offerings = enum.offerings or tuple(c.offering for c in cands)
+    purchases = enum.purchases or tuple(c.purchase for c in cands)
     if isinstance(predictor, ArrayPredictor):
         rps, p95, success = predictor.predict_arrays(spec.profile, offerings, purchases)
         return (np.asarray(rps, dtype=float), np.asarray(p95, dtype=float), np.asarray(success, dtype=float),
@@ -160,13 +161,16 @@ class _OfferingArrays:
 _ARRAYS: dict[int, _OfferingArrays] = {}
 
 
-def _offering_arrays(catalog: Catalog, cands: Sequence[Candidate]) -> tuple[_OfferingArrays, np.ndarray]:
+def _offering_arrays(catalog: Catalog, enum: Enumeration) -> tuple[_OfferingArrays, np.ndarray]:
     """The catalog's arrays (built once per catalog object) and each candidate's position in them."""
+    cands = enum.candidates
     cached = _ARRAYS.get(id(catalog.offerings))
     if cached is None or cached.offerings is not catalog.offerings:
         if len(_ARRAYS) >= 8:
             _ARRAYS.clear()
         cached = _ARRAYS[id(catalog.offerings)] = _OfferingArrays(catalog.offerings)
+    if isinstance(enum.offerings, CatalogOfferings) and enum.offerings.catalog_offerings is cached.offerings:
+        return cached, enum.offerings.positions
     try:
         return cached, cached.positions(cands)
     except KeyError:  # candidates not drawn from this catalog object
@@ -204,10 +208,11 @@ def _table(spec: ModelSpec, catalog: Catalog, predictor: Predictor) -> _Table:
     if not enum.candidates:
         raise InfeasibleError(spec.name, enum.binding_constraint or "nothing fits")
     cands = enum.candidates
-    rps, p95, success, preds = _predict(predictor, spec, cands)
+    rps, p95, success, preds = _predict(predictor, spec, enum)
     margin = margin_for(predictor, spec.profile)
-    arrays, pos = _offering_arrays(catalog, cands)
-    spot = np.fromiter((c.purchase is Purchase.SPOT for c in cands), dtype=bool, count=len(cands))
+    arrays, pos = _offering_arrays(catalog, enum)
+    spot = enum.spot if enum.spot is not None else np.fromiter((c.purchase is Purchase.SPOT for c in cands),
+                                                                dtype=bool, count=len(cands))
     replicas, hourly = _size_arrays(spec, arrays, pos, spot, rps, margin)
     monthly = hourly * HOURS_PER_MONTH
     code = np.full(len(cands), _OK)
