@@ -301,6 +301,12 @@ def profile_columns(profile: ModelProfile) -> dict[str, np.ndarray]:
     }
 
 
+def profiles_columns(profiles: Sequence[ModelProfile]) -> dict[str, np.ndarray]:
+    """Raw columns of many profiles, a row each: ``profile_columns`` stacked."""
+    each = [profile_columns(p) for p in profiles]
+    return {name: np.concatenate([cols[name] for cols in each]) for name in PROFILE_COLUMNS}
+
+
 # ---------------------------------------------------------------------------------------
 # Physics, vectorised (mirrors placement.baseline; a test checks they agree)
 

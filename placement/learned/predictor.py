@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from placement import features as F
+from placement.candidates import CatalogOfferings
 from placement.learned import explain as X
 from placement.learned.curve import MAX_UTILIZATION, MIN_SERVING_UTILIZATION, latency_anchor
 from placement.learned.registry import ModelBundle
@@ -54,13 +56,47 @@ class _OfferingTable:
         self.cols: dict[str, np.ndarray] = {}
         self.features: dict[str, np.ndarray] = {}
         self.hardware: np.ndarray = np.zeros(0, dtype=np.int64)
+        # Positions are append-only, so what is derived from them stays valid as offerings are added.
+        self._catalogs: dict[int, tuple[tuple[Offering, ...], np.ndarray]] = {}
+        self._gathered: dict[int, tuple[CatalogOfferings, _Gathered]] = {}
 
     def positions(self, offerings: Sequence[Offering]) -> np.ndarray:
+        if isinstance(offerings, CatalogOfferings):
+            return self._catalog_positions(offerings.catalog_offerings)[offerings.positions]
         try:
             return np.fromiter((self.position[id(o)] for o in offerings), dtype=np.int64, count=len(offerings))
         except KeyError:
             self._add([o for o in offerings if id(o) not in self.position])
             return self.positions(offerings)
+
+    def _catalog_positions(self, catalog: tuple[Offering, ...]) -> np.ndarray:
+        """This table's position of every offering of a catalog tuple, by index in that tuple."""
+        entry = self._catalogs.get(id(catalog))
+        if entry is None or entry[0] is not catalog:
+            if len(self._catalogs) >= 8:
+                self._catalogs.clear()
+            entry = self._catalogs[id(catalog)] = (catalog, self.positions(catalog))
+        return entry[1]
+
+    def gather(self, offerings: Sequence[Offering]) -> _Gathered:
+        """The offering side of ``LearnedPredictor._features``: positions, distinct hardware and
+        its columns. Enumerations are shared between models of similar size, so a candidate list
+        seen before is answered from a cache."""
+        hit = self._gathered.get(id(offerings))
+        if hit is not None and hit[0] is offerings:
+            return hit[1]
+        pos = self.positions(offerings)
+        _, first, inverse = np.unique(self.hardware[pos], return_index=True, return_inverse=True)
+        rep = pos[first]
+        gathered = _Gathered(pos, inverse, {name: values[rep] for name, values in self.cols.items()},
+                             {name: values[rep] for name, values in self.features.items()})
+        if isinstance(offerings, CatalogOfferings):
+            for array in (pos, inverse, *gathered.cols.values(), *gathered.features.values()):
+                array.setflags(write=False)  # shared by every later model with these candidates
+            if len(self._gathered) >= 512:
+                self._gathered.clear()
+            self._gathered[id(offerings)] = (offerings, gathered)
+        return gathered
 
     def _add(self, new: list[Offering]) -> None:
         for o in new:
@@ -73,6 +109,13 @@ class _OfferingTable:
         keys = [(o.cloud.value, o.instance_type, o.accelerator or "", o.accelerator_count) for o in self.offerings]
         ids: dict[tuple, int] = {}
         self.hardware = np.array([ids.setdefault(k, len(ids)) for k in keys], dtype=np.int64)
+
+
+class _Gathered(NamedTuple):
+    pos: np.ndarray  # table position per candidate
+    inverse: np.ndarray  # distinct-hardware index per candidate
+    cols: dict[str, np.ndarray]  # raw offering columns, one row per distinct piece of hardware
+    features: dict[str, np.ndarray]  # offering-only features, likewise
 
 
 class LearnedPredictor:
@@ -92,7 +135,6 @@ class LearnedPredictor:
         self._names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
         self._latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
         self._table = _OfferingTable(bundle.spec)
-        self._last: tuple | None = None
         # Purchase options as the success model's codes (the same lists `features.encode` reads).
         self._purchase_codes = {p: float(c) for p, c in zip(
             Purchase, F.encode(np.array([p.value for p in Purchase], dtype=object), bundle.spec.categories["purchase"]))}
@@ -101,17 +143,13 @@ class LearnedPredictor:
     def _features(self, profile: ModelProfile, offerings: Sequence[Offering],
                   ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """(features of each distinct piece of hardware, its index per candidate, catalog positions)."""
-        table = self._table
-        pos = table.positions(offerings)
-        _, first, inverse = np.unique(table.hardware[pos], return_index=True, return_inverse=True)
-        rep = pos[first]
-        cols = {name: values[rep] for name, values in table.cols.items()}
+        gathered = self._table.gather(offerings)
+        cols = dict(gathered.cols)
         cols.update(F.profile_columns(profile))
-        offering = {name: values[rep] for name, values in table.features.items()}
-        n = len(rep)
+        n = len(gathered.features["vcpus"])
         hw = {k: np.broadcast_to(v, (n,)) if np.size(v) == 1 else v
-              for k, v in F.derive(cols, self.bundle.spec, offering).items()}
-        return hw, inverse, pos
+              for k, v in F.derive(cols, self.bundle.spec, gathered.features).items()}
+        return hw, gathered.inverse, gathered.pos
 
     def _raw(self, model: str, feats: dict[str, np.ndarray]) -> np.ndarray:
         return self.bundle.boosters[model].predict(F.matrix(feats, self._names[model]), raw_score=True,
@@ -121,26 +159,28 @@ class LearnedPredictor:
         """The sizing margin calibrated for the profile's task (fleet-wide where none was)."""
         return self.throughput_margins_by_task.get(profile.task.value, self.throughput_margin)
 
-    def hardware_predictions(self, hw: dict[str, np.ndarray], slo_ms: float, margin: float,
-                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def hardware_predictions(self, hw: dict[str, np.ndarray], slo_ms: float | np.ndarray,
+                             margin: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(throughput at the SLO, saturation, p95 at the planned load) per piece of hardware,
-        for sizing at ``margin`` of the throughput."""
+        for sizing at ``margin`` of the throughput. ``slo_ms`` and ``margin`` may be per row
+        (rows of different profiles, as when explaining many placements at once)."""
         sub = hw
         saturation = sub["physics_saturation_rps"] * np.exp(self._raw("saturation", sub))
         utilization = np.clip(self._raw("slo_utilization", sub), 0.0, MAX_UTILIZATION)
         utilization = np.where(utilization < MIN_SERVING_UTILIZATION, 0.0, utilization)
         planned = np.maximum(utilization * margin, MIN_SERVING_UTILIZATION / 5)
         p95 = self._p95(sub, planned)
+        slo = np.broadcast_to(np.asarray(slo_ms, dtype=float), p95.shape)
         # Where the latency model disagrees (p95 over the SLO at the planned load), believe the
         # stricter of the two: step the utilization down the latency curve until it fits.
-        conflict = np.flatnonzero((utilization > 0) & (p95 > slo_ms))
+        conflict = np.flatnonzero((utilization > 0) & (p95 > slo))
         if len(conflict):
             steps = np.array(CONFLICT_STEPS)
             k = len(steps)
             tried = {name: np.repeat(values[conflict], k) for name, values in sub.items()}
             tried_planned = np.repeat(planned[conflict], k) * np.tile(steps, len(conflict))
             tried_p95 = self._p95(tried, tried_planned).reshape(len(conflict), k)
-            fits = tried_p95 <= slo_ms
+            fits = tried_p95 <= slo[conflict][:, None]
             first = fits.argmax(axis=1)
             ok = fits.any(axis=1)
             hit = conflict[ok]
@@ -160,13 +200,11 @@ class LearnedPredictor:
             empty = np.zeros(0)
             return empty, empty, empty
         hw, inverse, pos = self._features(profile, offerings)
-        rps_hw, saturation_hw, p95_hw = self.hardware_predictions(hw, profile.slo_p95_latency_ms,
-                                                                  self.throughput_margin_for(profile))
+        rps_hw, _, p95_hw = self.hardware_predictions(hw, profile.slo_p95_latency_ms,
+                                                      self.throughput_margin_for(profile))
         rps = rps_hw[inverse]
         X = self._success_matrix(hw, inverse, pos, purchases, np.log10(self.replicas_estimate(profile, rps)))
         success = self.bundle.boosters["success"].predict(X, num_threads=self.num_threads)
-        # Kept for the explanation of this profile's winner, which the optimizer asks for next.
-        self._last = (profile, hw, pos, inverse, rps_hw, saturation_hw)
         return rps, p95_hw[inverse], success
 
     def _success_matrix(self, hw: dict[str, np.ndarray], inverse: np.ndarray, pos: np.ndarray,
@@ -186,9 +224,7 @@ class LearnedPredictor:
     def replicas_estimate(self, profile: ModelProfile, rps: np.ndarray) -> np.ndarray:
         """Replicas the peak needs at the planned throughput (before min_replicas and spot
         headroom, which the predictor does not see): the deployment size risk is judged at."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            need = np.ceil(profile.peak_rps / (rps * self.throughput_margin_for(profile)) - 1e-9)
-        return np.where(rps > 0, np.clip(need, 1.0, 1e4), 1.0)
+        return _replicas_estimate(profile.peak_rps, rps, self.throughput_margin_for(profile))
 
     def predict(self, profile: ModelProfile, offerings: Sequence[Offering],
                 purchases: Sequence[Purchase]) -> list[Prediction]:
@@ -197,41 +233,44 @@ class LearnedPredictor:
                 for r, p, s in zip(rps, p95, success, strict=True)]
 
     # -- explanation --------------------------------------------------------------------------
-    def _explained_rows(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
-                        models: Sequence[str]) -> tuple[dict[str, np.ndarray], float]:
-        """Each model's input row for one candidate, as prediction built it, and the roofline
-        saturation the saturation model corrects."""
-        last = self._last
-        pos = self._table.positions([offering])
-        if last is not None and last[0] == profile and pos[0] in last[2]:
-            _, hw_all, pos_all, inverse_all, rps_all, sat_all = last
-            row_hw = int(inverse_all[int(np.flatnonzero(pos_all == pos[0])[0])])
-            hw = {k: v[row_hw:row_hw + 1] for k, v in hw_all.items()}
-            throughput, saturation = rps_all[row_hw:row_hw + 1], sat_all[row_hw:row_hw + 1]
-        else:
-            hw, _, pos = self._features(profile, [offering])
-            throughput, saturation, _ = self.hardware_predictions(hw, profile.slo_p95_latency_ms,
-                                                                  self.throughput_margin_for(profile))
-        inverse = np.zeros(1, dtype=np.int64)
-        replicas = np.log10(self.replicas_estimate(profile, throughput))
+    def _explained_rows(self, items: Sequence[tuple[ModelProfile, Offering, Purchase]], models: Sequence[str],
+                        ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Each model's input row for each (profile, offering, purchase), as prediction built it
+        (one matrix per model, a row per item), and the roofline saturation the saturation model
+        corrects. All items at once: one ``derive`` and one LightGBM call per model."""
+        profiles = [profile for profile, _, _ in items]
+        table = self._table
+        pos = table.positions([offering for _, offering, _ in items])
+        cols = {name: values[pos] for name, values in table.cols.items()}
+        cols.update(F.profiles_columns(profiles))
+        offering = {name: values[pos] for name, values in table.features.items()}
+        n = len(items)
+        hw = {k: np.broadcast_to(v, (n,)) if np.size(v) == 1 else v
+              for k, v in F.derive(cols, self.bundle.spec, offering).items()}
+        slo = np.array([p.slo_p95_latency_ms for p in profiles], dtype=float)
+        margin = np.array([self.throughput_margin_for(p) for p in profiles], dtype=float)
+        throughput, saturation, _ = self.hardware_predictions(hw, slo, margin)
+        replicas = np.log10(_replicas_estimate(np.array([p.peak_rps for p in profiles], dtype=float),
+                                               throughput, margin))
         feats = dict(hw)
-        planned = float(throughput[0] / saturation[0]) * self.throughput_margin_for(profile)
-        feats["utilization"] = np.array([max(planned, MIN_SERVING_UTILIZATION / 5)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            planned = throughput / saturation * margin
+        feats["utilization"] = np.maximum(planned, MIN_SERVING_UTILIZATION / 5)
         rows = {}
         for model in models:
             if model == "success":
-                rows[model] = self._success_matrix(hw, inverse, pos, [purchase], replicas)[0]
+                rows[model] = self._success_matrix(hw, np.arange(n), pos, [p for _, _, p in items], replicas)
             else:
-                rows[model] = F.matrix(feats, self._names[model])[0]
-        return rows, float(hw["physics_saturation_rps"][0])
+                rows[model] = F.matrix(feats, self._names[model])
+        return rows, hw["physics_saturation_rps"]
 
     def breakdowns(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
                    models: Sequence[str] = MODELS) -> tuple[dict[str, X.Breakdown], float]:
         """Exact per-feature breakdowns of each model's raw prediction for one candidate, and the
         roofline saturation the saturation model corrects."""
-        rows, roofline = self._explained_rows(profile, offering, purchase, models)
-        return ({model: X.breakdown(self.bundle.boosters[model], row, self._names[model], self.bundle.spec)
-                 for model, row in rows.items()}, roofline)
+        rows, roofline = self._explained_rows([(profile, offering, purchase)], models)
+        return ({model: X.breakdown(self.bundle.boosters[model], row[0], self._names[model], self.bundle.spec)
+                 for model, row in rows.items()}, float(roofline[0]))
 
     def explain(self, spec: ModelSpec, best: Scored, feasible: Sequence[Scored]) -> tuple[str, ...]:
         """Explanation lines: why this throughput, latency and risk; then sizing and cost."""
@@ -239,18 +278,15 @@ class LearnedPredictor:
 
     def explain_all(self, items: Sequence[tuple[ModelSpec, Scored, Sequence[Scored]]]) -> list[tuple[str, ...]]:
         """``explain`` for many placements, with one TreeSHAP call per model for all of them."""
+        if not items:
+            return []
         # The latency model's attribution is not shown: TreeSHAP costs ~1 ms per model and row.
         models = ("saturation", "slo_utilization", "success")
-        rows: dict[str, list[np.ndarray]] = {m: [] for m in models}
-        rooflines = []
-        for spec, best, _ in items:
-            row, roofline = self._explained_rows(spec.profile, best.candidate.offering, best.candidate.purchase, models)
-            for m in models:
-                rows[m].append(row[m])
-            rooflines.append(roofline)
-        parts = {m: X.breakdowns(self.bundle.boosters[m], np.array(rows[m]), self._names[m], self.bundle.spec,
-                                 num_threads=self.num_threads) if items else [] for m in models}
-        return [self._lines(spec, best, feasible, {m: parts[m][i] for m in models}, rooflines[i])
+        rows, rooflines = self._explained_rows(
+            [(spec.profile, best.candidate.offering, best.candidate.purchase) for spec, best, _ in items], models)
+        parts = {m: X.breakdowns(self.bundle.boosters[m], rows[m], self._names[m], self.bundle.spec,
+                                 num_threads=self.num_threads) for m in models}
+        return [self._lines(spec, best, feasible, {m: parts[m][i] for m in models}, float(rooflines[i]))
                 for i, (spec, best, feasible) in enumerate(items)]
 
     def _lines(self, spec: ModelSpec, best: Scored, feasible: Sequence[Scored], parts: dict[str, X.Breakdown],
@@ -285,3 +321,9 @@ class LearnedPredictor:
         lines.append(f"cost: cheapest of {len(feasible)} feasible candidates at ${c.monthly_cost_usd:,.0f}/month "
                      f"({c.purchase.value.replace('_', '-')}, spot policy: {spec.spot.value})")
         return tuple(lines)
+
+
+def _replicas_estimate(peak_rps: float | np.ndarray, rps: np.ndarray, margin: float | np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = np.ceil(peak_rps / (rps * margin) - 1e-9)
+    return np.where(rps > 0, np.clip(need, 1.0, 1e4), 1.0)
