@@ -493,12 +493,13 @@ def derive(cols: Mapping[str, np.ndarray], spec: FeatureSpec,
 def matrix(features: Mapping[str, np.ndarray], names: Sequence[str], missing_ok: bool = False) -> np.ndarray:
     """A C-ordered float64 matrix with ``names`` as columns, broadcasting length-1 columns
     (columns absent from ``features`` are NaN when ``missing_ok``, for the caller to fill)."""
-    present = [name for name in names if name in features] if missing_ok else list(names)
-    n = max(np.size(features[name]) for name in present)
+    columns = [features.get(name) for name in names] if missing_ok else [features[name] for name in names]
+    # ``.size`` rather than ``np.size``: this runs a few times per model recommended.
+    n = max([c.size if isinstance(c, np.ndarray) else np.size(c) for c in columns if c is not None])
     out = np.full((n, len(names)), np.nan) if missing_ok else np.empty((n, len(names)), dtype=np.float64)
-    for j, name in enumerate(names):
-        if name in features or not missing_ok:
-            out[:, j] = features[name]
+    for j, column in enumerate(columns):
+        if column is not None:
+            out[:, j] = column
     return out
 
 

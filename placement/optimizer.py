@@ -26,7 +26,7 @@ from placement.errors import InfeasibleError
 from placement.predictor import ArrayPredictor, Prediction, Predictor, margin_for
 from placement.sizing import size_choice, spot_headroom
 from placement.types import (
-    HOURS_PER_MONTH, Alternative, Choice, Fleet, ModelSpec, Offering, Placement, Purchase, Recommendation,
+    HOURS_PER_MONTH, Alternative, Choice, Cloud, Fleet, ModelSpec, Offering, Placement, Purchase, Recommendation,
     SpotPolicy,
 )
 
@@ -147,7 +147,7 @@ class _OfferingArrays:
         self.price = np.array([o.price_hour_usd for o in offerings], dtype=float)
         self.spot_price = np.array([o.spot_price_hour_usd or o.price_hour_usd for o in offerings], dtype=float)
         self.headroom = np.array([spot_headroom(o) for o in offerings], dtype=float)
-        self.cloud = [o.cloud.value for o in offerings]
+        self.cloud_code = np.array([list(Cloud).index(o.cloud) for o in offerings], dtype=np.int64)
         # Dense rank of (cloud, region, instance type): the name part of the tie-break.
         keys = [(o.cloud.value, o.region, o.instance_type) for o in offerings]
         dense = {k: r for r, k in enumerate(sorted(set(keys)))}
@@ -363,12 +363,10 @@ def _alternatives(table: _Table, order: np.ndarray, feasible: _LazyScored) -> tu
     """Best feasible option on each other cloud, then the next cheapest, then the cheapest reject."""
     best = feasible[0]
     assert best.choice is not None
-    clouds = np.array(table.arrays.cloud)[table.pos[order]]
-    picked: list[int] = []  # positions in ``order``
-    for cloud in dict.fromkeys(clouds[1:]):
-        if cloud != best.choice.cloud.value:
-            picked.append(int(np.flatnonzero(clouds[1:] == cloud)[0]) + 1)
-    picked.sort()
+    clouds = table.arrays.cloud_code[table.pos[order]]
+    # The first feasible candidate on each other cloud (positions in ``order``).
+    codes, first = np.unique(clouds[1:], return_index=True)
+    picked = sorted(int(k) + 1 for code, k in zip(codes.tolist(), first.tolist()) if code != clouds[0])
     seen = {best.choice.key} | {feasible[k].choice.key for k in picked}  # type: ignore[union-attr]
     for k in range(1, len(order)):
         if len(picked) >= MAX_ALTERNATIVES - 1:

@@ -135,6 +135,7 @@ class LearnedPredictor:
         self._names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
         self._latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
         self._table = _OfferingTable(bundle.spec)
+        self._purchase_columns: dict[int, tuple[tuple[Purchase, ...], np.ndarray]] = {}
         # Purchase options as the success model's codes (the same lists `features.encode` reads).
         self._purchase_codes = {p: float(c) for p, c in zip(
             Purchase, F.encode(np.array([p.value for p in Purchase], dtype=object), bundle.spec.categories["purchase"]))}
@@ -147,8 +148,7 @@ class LearnedPredictor:
         cols = dict(gathered.cols)
         cols.update(F.profile_columns(profile))
         n = len(gathered.features["vcpus"])
-        hw = {k: np.broadcast_to(v, (n,)) if np.size(v) == 1 else v
-              for k, v in F.derive(cols, self.bundle.spec, gathered.features).items()}
+        hw = _rows(F.derive(cols, self.bundle.spec, gathered.features), n)
         return hw, gathered.inverse, gathered.pos
 
     def _raw(self, model: str, feats: dict[str, np.ndarray]) -> np.ndarray:
@@ -216,10 +216,22 @@ class LearnedPredictor:
         for j, name in enumerate(names):
             if name in _PER_OFFERING:
                 X[:, j] = self._table.features[name][pos]
-        codes = self._purchase_codes
-        X[:, names.index("purchase")] = np.fromiter((codes[p] for p in purchases), dtype=float, count=len(purchases))
+        X[:, names.index("purchase")] = self._purchase_column(purchases)
         X[:, names.index("log_replicas")] = log_replicas
         return X
+
+    def _purchase_column(self, purchases: Sequence[Purchase]) -> np.ndarray:
+        # Enumerations share their purchases tuple between models: code it once.
+        hit = self._purchase_columns.get(id(purchases))
+        if hit is not None and hit[0] is purchases:
+            return hit[1]
+        codes = self._purchase_codes
+        column = np.fromiter((codes[p] for p in purchases), dtype=float, count=len(purchases))
+        if isinstance(purchases, tuple):  # immutable, so the codes stay right
+            if len(self._purchase_columns) >= 512:
+                self._purchase_columns.clear()
+            self._purchase_columns[id(purchases)] = (purchases, column)
+        return column
 
     def replicas_estimate(self, profile: ModelProfile, rps: np.ndarray) -> np.ndarray:
         """Replicas the peak needs at the planned throughput (before min_replicas and spot
@@ -245,8 +257,7 @@ class LearnedPredictor:
         cols.update(F.profiles_columns(profiles))
         offering = {name: values[pos] for name, values in table.features.items()}
         n = len(items)
-        hw = {k: np.broadcast_to(v, (n,)) if np.size(v) == 1 else v
-              for k, v in F.derive(cols, self.bundle.spec, offering).items()}
+        hw = _rows(F.derive(cols, self.bundle.spec, offering), n)
         slo = np.array([p.slo_p95_latency_ms for p in profiles], dtype=float)
         margin = np.array([self.throughput_margin_for(p) for p in profiles], dtype=float)
         throughput, saturation, _ = self.hardware_predictions(hw, slo, margin)
@@ -327,3 +338,8 @@ def _replicas_estimate(peak_rps: float | np.ndarray, rps: np.ndarray, margin: fl
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.ceil(peak_rps / (rps * margin) - 1e-9)
     return np.where(rps > 0, np.clip(need, 1.0, 1e4), 1.0)
+
+
+def _rows(features: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """Features with the profile's own (length-1) columns repeated to ``n`` rows."""
+    return {k: v if v.size == n else v.repeat(n) for k, v in features.items()}
