@@ -319,15 +319,24 @@ MAX_DECODE_BATCH = 256.0  # continuous-batching servers cap the running batch ar
 
 
 def _lookup(values: np.ndarray, table: Mapping[str, float], default: float = np.nan) -> np.ndarray:
+    if values.size == 1:  # a profile's own value, at serving time: skip np.unique
+        return np.full(values.shape, table.get(str(values.flat[0]), default), dtype=float)
     uniq, inverse = np.unique(values.astype(str), return_inverse=True)
     return np.array([table.get(u, default) for u in uniq], dtype=float)[inverse].reshape(values.shape)
+
+
+def _isin(values: np.ndarray, wanted: Sequence[str]) -> np.ndarray:
+    """``np.isin`` on strings, without its sorting for a profile's own (length-1) value."""
+    if values.size == 1:
+        return np.full(values.shape, str(values.flat[0]) in wanted, dtype=bool)
+    return np.isin(values, wanted)
 
 
 def effective_tokens(task: np.ndarray, input_tokens: np.ndarray, output_tokens: np.ndarray,
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Tokens a request pushes through the network, as ``workload.input_tokens``/``output_tokens``."""
     task = task.astype(str)
-    text = np.isin(task, [t.value for t in workload.TEXT_TASKS])
+    text = _isin(task, [t.value for t in workload.TEXT_TASKS])
     default_in = _lookup(task, _DEFAULT_INPUT)
     given_in = np.where(np.isnan(input_tokens) | (input_tokens <= 0), default_in, input_tokens)
     tokens_in = np.where(text, given_in, _lookup(task, _TASK_TOKENS))
@@ -345,7 +354,7 @@ def tflops_at_precision(precision: np.ndarray, fp16: np.ndarray, fp32: np.ndarra
     fp16_or_32 = np.where(np.isnan(fp16) | (fp16 == 0), fp32, fp16)
     low = np.where(np.isnan(int8) | (int8 == 0), fp16_or_32, int8)
     return np.where(precision == Precision.FP32.value, fp32,
-                    np.where(np.isin(precision, _LOW_PRECISION), low, fp16_or_32))
+                    np.where(_isin(precision, _LOW_PRECISION), low, fp16_or_32))
 
 
 def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -370,7 +379,7 @@ def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         step_ms = weight_bytes / (bandwidth * 1e9 * parallel * baseline.GPU_BANDWIDTH_EFFICIENCY) * 1e3
         gpu_service = np.where(llm, prefill_ms + tokens_out * step_ms,
                                np.maximum(prefill_ms * baseline.BATCH, 1.0))
-        cpu_speed = np.where(np.isin(cols["precision"].astype(str), (Precision.INT8.value, Precision.INT4.value)),
+        cpu_speed = np.where(_isin(cols["precision"].astype(str), (Precision.INT8.value, Precision.INT4.value)),
                              2.0, 1.0)
         cpu_ms = flops / (baseline.CPU_GFLOPS_PER_VCPU * 1e9 * cpu_speed * 2.0) * 1e3 + baseline.CPU_OVERHEAD_MS
         cpu_ms = cpu_ms + np.where(llm, tokens_out * weight_bytes / 10e9 * 1e3, 0.0)

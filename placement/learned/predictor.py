@@ -133,6 +133,9 @@ class LearnedPredictor:
         self.throughput_margins_by_task: dict[str, float] = bundle.throughput_margins_by_task
         self.num_threads = num_threads
         self._names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
+        # What ``_p95`` reads besides the utilization it is given.
+        self._latency_inputs = [n for n in dict.fromkeys([*self._names["latency"], "physics_tail_ms"])
+                                if n != "utilization"]
         self._latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
         self._table = _OfferingTable(bundle.spec)
         self._purchase_columns: dict[int, tuple[tuple[Purchase, ...], np.ndarray]] = {}
@@ -177,7 +180,7 @@ class LearnedPredictor:
         if len(conflict):
             steps = np.array(CONFLICT_STEPS)
             k = len(steps)
-            tried = {name: np.repeat(values[conflict], k) for name, values in sub.items()}
+            tried = {name: np.repeat(sub[name][conflict], k) for name in self._latency_inputs}
             tried_planned = np.repeat(planned[conflict], k) * np.tile(steps, len(conflict))
             tried_p95 = self._p95(tried, tried_planned).reshape(len(conflict), k)
             fits = tried_p95 <= slo[conflict][:, None]
