@@ -168,9 +168,9 @@ _SCOPES: dict[tuple, _Scope] = {}
 
 
 def _scope(spec: ModelSpec, catalog: Catalog) -> _Scope:
+    # The GPU-only framework's name is part of its binding-constraint message.
     key = (id(catalog.offerings), spec.clouds and tuple(spec.clouds), spec.regions and tuple(spec.regions),
-           spec.accelerator,
-           spec.framework in GPU_ONLY_FRAMEWORKS and spec.framework)
+           spec.accelerator, spec.framework if spec.framework in GPU_ONLY_FRAMEWORKS else None)
     cached = _SCOPES.get(key)
     if cached is None or cached.catalog_offerings is not catalog.offerings:
         if len(_SCOPES) >= _MAX_SCOPES:
