@@ -15,7 +15,7 @@ per-candidate ``Prediction`` objects too.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 from placement.candidates import Candidate, CatalogOfferings, Enumeration, enumerate_candidates, scope_label
 from placement.catalog import Catalog
 from placement.errors import InfeasibleError
-from placement.predictor import ArrayPredictor, Prediction, Predictor, margin_for
+from placement.predictor import ArrayPredictor, BatchPredictor, Prediction, Predictor, margin_for
 from placement.sizing import size_choice, spot_headroom
 from placement.types import (
     HOURS_PER_MONTH, Alternative, Choice, Cloud, Fleet, ModelSpec, Offering, Placement, Purchase, Recommendation,
@@ -203,12 +203,24 @@ def _size_arrays(spec: ModelSpec, arrays: _OfferingArrays, pos: np.ndarray, spot
     return replicas, hourly
 
 
-def _table(spec: ModelSpec, catalog: Catalog, predictor: Predictor) -> _Table:
+def _enumerate(spec: ModelSpec, catalog: Catalog) -> Enumeration:
     enum = enumerate_candidates(spec, catalog)
     if not enum.candidates:
         raise InfeasibleError(spec.name, enum.binding_constraint or "nothing fits")
+    return enum
+
+
+def _table(spec: ModelSpec, catalog: Catalog, predictor: Predictor, enum: Enumeration | None = None,
+           predicted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> _Table:
+    """Every candidate predicted, sized and checked; ``enum`` and ``predicted`` when the caller
+    has them already (a fleet predicted in batches)."""
+    enum = enum if enum is not None else _enumerate(spec, catalog)
     cands = enum.candidates
-    rps, p95, success, preds = _predict(predictor, spec, enum)
+    if predicted is None:
+        rps, p95, success, preds = _predict(predictor, spec, enum)
+    else:
+        rps, p95, success = (np.asarray(a, dtype=float) for a in predicted)
+        preds = None
     margin = margin_for(predictor, spec.profile)
     arrays, pos = _offering_arrays(catalog, enum)
     spot = enum.spot if enum.spot is not None else np.fromiter((c.purchase is Purchase.SPOT for c in cands),
@@ -340,8 +352,9 @@ class _Decision:
                          candidates_considered=self.considered)
 
 
-def _decide(spec: ModelSpec, catalog: Catalog, predictor: Predictor) -> _Decision:
-    table = _table(spec, catalog, predictor)
+def _decide(spec: ModelSpec, catalog: Catalog, predictor: Predictor, enum: Enumeration | None = None,
+            predicted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> _Decision:
+    table = _table(spec, catalog, predictor, enum, predicted)
     feasible_idx = np.flatnonzero(table.code == _OK)
     if not len(feasible_idx):
         raise InfeasibleError(spec.name, _binding_constraint(spec, [table.scored(i) for i in range(len(table))]))
@@ -437,6 +450,52 @@ def _explained(decisions: Sequence[_Decision], explain: Explain | None,
     return tuple(d.placement(tuple(text)) for d, text in zip(decisions, lines, strict=True))
 
 
+# Models predicted per batch by predictors that batch (``BatchPredictor``): LightGBM's
+# per-call overhead, paid four times per model, otherwise costs more than its predictions.
+PREDICTION_BATCH = 64
+
+
+def _decisions(fleet: Fleet, catalog: Catalog, predictor: Predictor,
+               on_progress: Callable[[int, int], None] | None) -> Iterator[_Decision | InfeasibleError]:
+    """Each model's decision, or why it has none, in fleet order."""
+    models = fleet.models
+    batched = isinstance(predictor, BatchPredictor)
+    step = PREDICTION_BATCH if batched else 1
+    for start in range(0, len(models), step):
+        chunk = models[start:start + step]
+        enums: list[Enumeration | InfeasibleError] = []
+        for spec in chunk:
+            try:
+                enums.append(_enumerate(spec, catalog))
+            except InfeasibleError as exc:
+                enums.append(exc)
+        predicted: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * len(chunk)
+        if batched:
+            live = [i for i, e in enumerate(enums) if isinstance(e, Enumeration)]
+            answers = predictor.predict_arrays_many(  # type: ignore[union-attr]
+                [(chunk[i].profile, _offerings(enums[i]), _purchases(enums[i])) for i in live])  # type: ignore[arg-type]
+            for i, answer in zip(live, answers, strict=True):
+                predicted[i] = answer
+        for k, (spec, enum) in enumerate(zip(chunk, enums, strict=True)):
+            if isinstance(enum, InfeasibleError):
+                yield enum
+            else:
+                try:
+                    yield _decide(spec, catalog, predictor, enum, predicted[k])
+                except InfeasibleError as exc:
+                    yield exc
+            if on_progress:
+                on_progress(start + k + 1, len(models))
+
+
+def _offerings(enum: Enumeration) -> Sequence[Offering]:
+    return enum.offerings or tuple(c.offering for c in enum.candidates)
+
+
+def _purchases(enum: Enumeration) -> Sequence[Purchase]:
+    return enum.purchases or tuple(c.purchase for c in enum.candidates)
+
+
 def recommend(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain: Explain | None = None,
               on_progress: Callable[[int, int], None] | None = None, *,
               explain_batch: ExplainBatch | None = None) -> Recommendation:
@@ -446,10 +505,10 @@ def recommend(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain: Exp
     given, explains every placement in one call instead of ``explain`` one by one.
     """
     decisions = []
-    for i, spec in enumerate(fleet.models):
-        decisions.append(_decide(spec, catalog, predictor))
-        if on_progress:
-            on_progress(i + 1, len(fleet.models))
+    for outcome in _decisions(fleet, catalog, predictor, on_progress):
+        if isinstance(outcome, InfeasibleError):
+            raise outcome
+        decisions.append(outcome)
     return Recommendation(catalog_version=catalog.version, model_version=predictor.version,
                           placements=_explained(decisions, explain, explain_batch))
 
@@ -458,13 +517,11 @@ def recommend_all(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain:
                   on_progress: Callable[[int, int], None] | None = None, *,
                   explain_batch: ExplainBatch | None = None) -> tuple[Recommendation, list[InfeasibleError]]:
     decisions, failures = [], []
-    for i, spec in enumerate(fleet.models):
-        try:
-            decisions.append(_decide(spec, catalog, predictor))
-        except InfeasibleError as exc:
-            failures.append(exc)
-        if on_progress:
-            on_progress(i + 1, len(fleet.models))
+    for outcome in _decisions(fleet, catalog, predictor, on_progress):
+        if isinstance(outcome, InfeasibleError):
+            failures.append(outcome)
+        else:
+            decisions.append(outcome)
     rec = Recommendation(catalog_version=catalog.version, model_version=predictor.version,
                          placements=_explained(decisions, explain, explain_batch))
     return rec, failures

@@ -61,6 +61,27 @@ class ArrayPredictor(Protocol):
                        purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
+@runtime_checkable
+class BatchPredictor(Protocol):
+    """An ``ArrayPredictor`` that can also answer for many models in one go.
+
+    ``predict_arrays_many`` returns, per (profile, offerings, purchases) item, exactly what
+    ``predict_arrays`` would; batching only saves per-call overhead.
+    """
+
+    version: str | None
+    throughput_margin: float
+
+    def predict(self, profile: ModelProfile, offerings: Sequence[Offering],
+                purchases: Sequence[Purchase]) -> list[Prediction]: ...
+
+    def predict_arrays(self, profile: ModelProfile, offerings: Sequence[Offering],
+                       purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def predict_arrays_many(self, items: Sequence[tuple[ModelProfile, Sequence[Offering], Sequence[Purchase]]],
+                            ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]: ...
+
+
 def margin_for(predictor: Predictor, profile: ModelProfile) -> float:
     """The sizing margin ``predictor`` applies to ``profile``: its per-profile margin where it
     has one (``throughput_margin_for``, e.g. calibrated per task), else ``throughput_margin``."""

@@ -9,6 +9,7 @@ shown as the change in success probability it accounts for.
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,8 @@ class Breakdown:
 
     def top(self, n: int) -> list[Contribution]:
         """The ``n`` largest contributions, largest |contribution| first (ties by name)."""
-        order = sorted(range(len(self.names)), key=lambda j: (-abs(self.contrib[j]), self.names[j]))[:n]
+        # lexsort's last key is the primary one: |contribution| descending, then name.
+        order = np.lexsort((_name_ranks(self.names), -np.abs(self.contrib)))[:n]
         return [Contribution(self.names[j], float(self.values[j]), show_value(self.names[j], float(self.values[j]),
                                                                                self.spec), float(self.contrib[j]))
                 for j in order]
@@ -48,6 +50,14 @@ class Breakdown:
     @property
     def contributions(self) -> list[Contribution]:
         return self.top(len(self.names))
+
+
+@functools.lru_cache(maxsize=16)
+def _name_ranks(names: tuple[str, ...]) -> np.ndarray:
+    """Each name's position in alphabetical order (the tie-break of ``Breakdown.top``)."""
+    ranks = np.empty(len(names), dtype=np.int64)
+    ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    return ranks
 
 
 def breakdown(booster: lgb.Booster, row: np.ndarray, names: Sequence[str], spec: FeatureSpec) -> Breakdown:
