@@ -118,8 +118,7 @@ class _LazyScored(Sequence[Scored]):
 def _predict(predictor: Predictor, spec: ModelSpec, enum: Enumeration,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Sequence[Prediction] | None]:
     cands = enum.candidates
-    offerings = enum.offerings or tuple(c.offering for c in cands)
-    purchases = enum.purchases or tuple(c.purchase for c in cands)
+    offerings, purchases = _offerings(enum), _purchases(enum)
     if isinstance(predictor, ArrayPredictor):
         rps, p95, success = predictor.predict_arrays(spec.profile, offerings, purchases)
         return (np.asarray(rps, dtype=float), np.asarray(p95, dtype=float), np.asarray(success, dtype=float),

@@ -62,21 +62,12 @@ class ArrayPredictor(Protocol):
 
 
 @runtime_checkable
-class BatchPredictor(Protocol):
+class BatchPredictor(ArrayPredictor, Protocol):
     """An ``ArrayPredictor`` that can also answer for many models in one go.
 
     ``predict_arrays_many`` returns, per (profile, offerings, purchases) item, exactly what
     ``predict_arrays`` would; batching only saves per-call overhead.
     """
-
-    version: str | None
-    throughput_margin: float
-
-    def predict(self, profile: ModelProfile, offerings: Sequence[Offering],
-                purchases: Sequence[Purchase]) -> list[Prediction]: ...
-
-    def predict_arrays(self, profile: ModelProfile, offerings: Sequence[Offering],
-                       purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
     def predict_arrays_many(self, items: Sequence[tuple[ModelProfile, Sequence[Offering], Sequence[Purchase]]],
                             ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]: ...

@@ -199,16 +199,7 @@ class LearnedPredictor:
 
     def predict_arrays(self, profile: ModelProfile, offerings: Sequence[Offering],
                        purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not offerings:
-            empty = np.zeros(0)
-            return empty, empty, empty
-        hw, inverse, pos = self._features(profile, offerings)
-        rps_hw, _, p95_hw = self.hardware_predictions(hw, profile.slo_p95_latency_ms,
-                                                      self.throughput_margin_for(profile))
-        rps = rps_hw[inverse]
-        X = self._success_matrix(hw, inverse, pos, purchases, np.log10(self.replicas_estimate(profile, rps)))
-        success = self.bundle.boosters["success"].predict(X, num_threads=self.num_threads)
-        return rps, p95_hw[inverse], success
+        return self.predict_arrays_many([(profile, offerings, purchases)])[0]
 
     def predict_arrays_many(self, items: Sequence[tuple[ModelProfile, Sequence[Offering], Sequence[Purchase]]],
                             ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
