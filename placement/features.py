@@ -43,7 +43,7 @@ from placement.types import (
     BYTES_PER_PARAM, KNOWN_FRAMEWORKS, Cloud, ModelProfile, Offering, Precision, Purchase, Task,
 )
 
-FEATURES_SCHEMA_VERSION = 2
+FEATURES_SCHEMA_VERSION = 3
 CPU_ONLY = "none"  # accelerator category of offerings without a GPU
 
 # Columns identifying an offering in the logs (the catalog join key) and the purchase option.
@@ -127,6 +127,12 @@ PERFORMANCE_FEATURES: tuple[Feature, ...] = (
        "{:.2f}"),
     _f("arithmetic_intensity_ratio", "model FLOPs per weight byte / GPU FLOPs per byte", "{:.2g}"),
     _f("vcpus_per_gpu", "vCPUs per GPU", "{:,.1f}"),
+    _f("log_roofline_saturation_rps", "batched roofline saturation throughput (rps)", "{:.2f}"),
+    _f("log_roofline_batch", "batch size the roofline runs at", "{:.2f}"),
+    _f("log_roofline_batch_ms", "roofline time of one batch (ms)", "{:.2f}"),
+    _f("tensor_parallel_degree", "GPUs per model copy (tensor parallelism)", "{:g}"),
+    _f("model_copies", "model copies per instance", "{:g}"),
+    _f("log_free_host_vcpus", "vCPUs left for pre/post-processing", "{:.2f}"),
 )
 
 # Latency at a load: the hardware and profile, plus how busy each replica is (the share of
@@ -408,7 +414,17 @@ def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         decode_rps = np.where(llm & has_gpu, batch / (np.maximum(tokens_out, 1.0) * stream_ms) * 1e3, np.nan)
         intensity = (flops / np.maximum(weight_bytes, 1.0)) / (tflops * 1e12 / (bandwidth * 1e9))
         vcpus_per_gpu = np.where(has_gpu, cols["vcpus"] / np.maximum(count, 1e-9), np.nan)
+        roofline = gpu_roofline(cols, tokens_in, tokens_out, weight_bytes, tflops)
+        saturation = concurrency / (service_ms / 1e3)
     return {
+        **roofline,
+        # What the saturation model corrects: the batched roofline on GPUs, the whiteboard on CPUs.
+        "saturation_anchor_rps": np.where(has_gpu, roofline["roofline_saturation_rps"], saturation),
+        # Two vCPUs feed the GPUs; the rest tokenise, decode images and serialise responses.
+        # Requests a replica serves at once: the latency anchor's servers (see learned.curve).
+        "queue_slots": np.where(has_gpu, 10.0 ** roofline["log_roofline_batch"] * roofline["model_copies"],
+                                concurrency),
+        "log_free_host_vcpus": np.log10(np.maximum(np.asarray(cols["vcpus"], dtype=float) - 2.0, 1.0)),
         "weight_gib": weight_gib,
         "memory_headroom_gib": headroom,
         "log_sequences_in_memory": np.log10(np.maximum(sequences, 1e-3)),
@@ -426,11 +442,91 @@ def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         "physics_p95_ms": p95,
         # Floor at 1e-3 rps: "cannot meet the SLO" stays ordered below "barely meets it".
         "log_physics_rps": np.log10(np.maximum(rps, 1e-3)),
-        "physics_saturation_rps": concurrency / (service_ms / 1e3),
-        "log_physics_saturation_rps": np.log10(concurrency / (service_ms / 1e3)),
+        "physics_saturation_rps": saturation,
+        "log_physics_saturation_rps": np.log10(saturation),
         "physics_tail_ms": tail_ms,
         "physics_tail_to_slo": tail_ms / slo,
         "memory_fit_ratio": fit,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# The batched GPU roofline: the anchor the saturation model corrects on GPUs
+#
+# The whiteboard estimate above runs every model at a fixed batch of 8, so its error on a GPU
+# swings by an order of magnitude between small models (bound by per-batch overheads) and large
+# ones (bound by weight streaming or memory for the batch). That error is what the saturation
+# trees had to learn, profile by profile, and they could not learn it for profiles they had not
+# seen. The roofline below is a serving engineer's capacity model instead: the smallest
+# tensor-parallel group that holds the weights, as many model copies as the GPUs allow, and the
+# best batch on a grid — each batch costs a fixed launch overhead plus the larger of its compute
+# and its memory traffic, and generation holds a KV cache per sequence. Its constants are
+# generic public figures, not fitted: the trees learn what each framework, GPU and task make of it.
+
+ROOFLINE_MFU = 0.45                 # tensor-core utilisation a well-tuned server reaches
+ROOFLINE_BANDWIDTH_EFFICIENCY = 0.8
+ROOFLINE_BATCH_OVERHEAD_MS = 1.0    # framework and scheduling cost per batch
+ROOFLINE_LAUNCH_MS_PER_LAYER = 0.01
+ROOFLINE_DECODE_STEP_MS = 0.3       # scheduler work per generation step
+ROOFLINE_RUNTIME_GIB = 1.5          # CUDA context, allocator pools, framework per GPU
+ROOFLINE_TP_EFFICIENCY = 0.9        # per doubling of the tensor-parallel group
+ROOFLINE_BATCHES = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0])
+GENERATIVE_TASKS = (Task.LLM_GENERATION.value, Task.SPEECH_RECOGNITION.value)
+
+
+def gpu_roofline(cols: Mapping[str, np.ndarray], tokens_in: np.ndarray, tokens_out: np.ndarray,
+                 weight_bytes: np.ndarray, tflops: np.ndarray) -> dict[str, np.ndarray]:
+    """Saturation throughput (rps per instance) of the best batch on a GPU instance, and how
+    it gets there (batch, batch time, tensor-parallel group, copies). NaN for CPU rows."""
+    params = cols["params_millions"] * 1e6
+    count = np.nan_to_num(np.asarray(cols["accelerator_count"], dtype=float))
+    has_gpu = count > 0
+    share = np.clip(count, 1e-9, 1.0)  # a vGPU slice has a share of one GPU's memory and speed
+    whole = np.maximum(np.floor(count + 1e-9), 1.0)
+    usable = np.nan_to_num(np.asarray(cols["gpu_memory_gib"], dtype=float)) * workload.GIB \
+        * candidates.GPU_MEMORY_USABLE * share
+    generative = _isin(cols["task"].astype(str), GENERATIVE_TASKS)
+    kv_per_token = 2.0 * KV_LAYER_WIDTH_PER_PARAM_23 * params ** (2.0 / 3.0) * 2.0
+    kv_sequence = np.where(generative, kv_per_token * (tokens_in + tokens_out), 0.0)
+    kv_average = kv_per_token * (tokens_in + tokens_out / 2.0)
+    runtime = ROOFLINE_RUNTIME_GIB * workload.GIB
+    tp = np.full(count.shape, np.nan)
+    for group in (8.0, 4.0, 2.0, 1.0):  # smallest group last, so it wins
+        fits = (weight_bytes / group + runtime + kv_sequence / group <= usable) & (group <= whole)
+        tp = np.where(fits, group, tp)
+    tp = np.nan_to_num(tp, nan=1.0)
+    copies = np.maximum(np.floor(whole / tp), 1.0)
+    free = usable * tp - weight_bytes - runtime * tp
+    batch_memory = np.where(generative, np.floor(np.maximum(free, 0.0) / np.maximum(kv_sequence, 1.0)),
+                            ROOFLINE_BATCHES[-1])
+    scale = tp * ROOFLINE_TP_EFFICIENCY ** np.log2(tp) * share
+    compute = np.maximum(np.nan_to_num(tflops) * 1e9 * ROOFLINE_MFU * scale, 1e-9)      # FLOPs per ms
+    bandwidth = np.maximum(np.nan_to_num(np.asarray(cols["gpu_bandwidth_gbps"], dtype=float)) * 1e6
+                           * ROOFLINE_BANDWIDTH_EFFICIENCY * scale, 1e-9)                # bytes per ms
+    fixed = ROOFLINE_BATCH_OVERHEAD_MS + ROOFLINE_LAUNCH_MS_PER_LAYER * 2.0 * np.cbrt(np.maximum(params, 1e6) / 1e6)
+    b = ROOFLINE_BATCHES[None, :]
+    flops = (2.0 * params * tokens_in)[:, None]
+    stream = (weight_bytes / bandwidth)[:, None]
+    # Non-generative: one pass streams the weights once and computes the whole batch.
+    one_pass = fixed[:, None] + np.maximum(b * flops / compute[:, None], stream)
+    # Generation (continuous batching): every sequence's prefill, then one step per output token
+    # that streams the weights and the batch's KV cache, or computes the batch, whichever is slower.
+    step = ROOFLINE_DECODE_STEP_MS + np.maximum(stream + b * (kv_average / bandwidth)[:, None],
+                                                b * (2.0 * params / compute)[:, None])
+    generate = fixed[:, None] + b * flops / compute[:, None] + tokens_out[:, None] * step
+    batch_ms = np.where(generative[:, None], generate, one_pass)
+    rate = np.where(b <= np.maximum(batch_memory, 1.0)[:, None], b / batch_ms, 0.0)
+    best = rate.argmax(axis=1)
+    rows = np.arange(len(best))
+    saturation = rate[rows, best] * copies * 1e3
+    nan = np.nan
+    return {
+        "roofline_saturation_rps": np.where(has_gpu, saturation, nan),
+        "log_roofline_saturation_rps": np.where(has_gpu, np.log10(np.maximum(saturation, 1e-9)), nan),
+        "log_roofline_batch": np.where(has_gpu, np.log10(ROOFLINE_BATCHES[best]), nan),
+        "log_roofline_batch_ms": np.where(has_gpu, np.log10(batch_ms[rows, best]), nan),
+        "tensor_parallel_degree": np.where(has_gpu, tp, nan),
+        "model_copies": np.where(has_gpu, copies, nan),
     }
 
 

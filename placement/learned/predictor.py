@@ -134,7 +134,7 @@ class LearnedPredictor:
         self.num_threads = num_threads
         self._names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
         # What ``_p95`` reads besides the utilization it is given.
-        self._latency_inputs = [n for n in dict.fromkeys([*self._names["latency"], "physics_tail_ms"])
+        self._latency_inputs = [n for n in dict.fromkeys([*self._names["latency"], "physics_tail_ms", "queue_slots"])
                                 if n != "utilization"]
         self._latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
         self._table = _OfferingTable(bundle.spec)
@@ -168,7 +168,7 @@ class LearnedPredictor:
         for sizing at ``margin`` of the throughput. ``slo_ms`` and ``margin`` may be per row
         (rows of different profiles, as when explaining many placements at once)."""
         sub = hw
-        saturation = sub["physics_saturation_rps"] * np.exp(self._raw("saturation", sub))
+        saturation = sub["saturation_anchor_rps"] * np.exp(self._raw("saturation", sub))
         utilization = np.clip(self._raw("slo_utilization", sub), 0.0, MAX_UTILIZATION)
         utilization = np.where(utilization < MIN_SERVING_UTILIZATION, 0.0, utilization)
         planned = np.maximum(utilization * margin, MIN_SERVING_UTILIZATION / 5)
@@ -195,7 +195,8 @@ class LearnedPredictor:
 
     def _p95(self, sub: dict[str, np.ndarray], utilization: np.ndarray) -> np.ndarray:
         sub = dict(sub, utilization=utilization)
-        return latency_anchor(sub["physics_tail_ms"], utilization) * np.exp(self._raw("latency", sub))
+        return (latency_anchor(sub["physics_tail_ms"], utilization, sub["queue_slots"])
+                * np.exp(self._raw("latency", sub)))
 
     def predict_arrays(self, profile: ModelProfile, offerings: Sequence[Offering],
                        purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -301,7 +302,7 @@ class LearnedPredictor:
                 rows[model] = self._success_matrix(hw, np.arange(n), pos, [p for _, _, p in items], replicas)
             else:
                 rows[model] = F.matrix(feats, self._names[model])
-        return rows, hw["physics_saturation_rps"]
+        return rows, hw["saturation_anchor_rps"]
 
     def breakdowns(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
                    models: Sequence[str] = MODELS) -> tuple[dict[str, X.Breakdown], float]:
