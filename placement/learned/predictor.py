@@ -213,10 +213,18 @@ class LearnedPredictor:
         live = [i for i, (_, offerings, _) in enumerate(items) if len(offerings)]
         if not live:
             return out
-        parts = [self._features(items[i][0], items[i][1]) for i in live]
-        sizes = np.array([len(hw["vcpus"]) for hw, _, _ in parts])
-        stacked = {name: np.concatenate([hw[name] for hw, _, _ in parts]) for name in parts[0][0]}
+        gathered = [self._table.gather(items[i][1]) for i in live]
+        sizes = np.array([len(g.features["vcpus"]) for g in gathered])
         profiles = [items[i][0] for i in live]
+        # One ``derive`` over every profile's hardware rows: per-profile calls cost more in numpy
+        # overhead than the arithmetic (elementwise, so the rows come out as they would alone).
+        cols = {name: np.concatenate([g.cols[name] for g in gathered]) for name in gathered[0].cols}
+        cols.update({name: np.repeat(values, sizes) for name, values in F.profiles_columns(profiles).items()})
+        offering = {name: np.concatenate([g.features[name] for g in gathered]) for name in gathered[0].features}
+        stacked = _rows(F.derive(cols, self.bundle.spec, offering), int(sizes.sum()))
+        starts = np.r_[0, np.cumsum(sizes)]
+        parts = [({name: values[starts[k]:starts[k + 1]] for name, values in stacked.items()}, g.inverse, g.pos)
+                 for k, g in enumerate(gathered)]
         slo = np.repeat([p.slo_p95_latency_ms for p in profiles], sizes)
         margin = np.repeat([self.throughput_margin_for(p) for p in profiles], sizes)
         rps_all, _, p95_all = self.hardware_predictions(stacked, slo, margin)

@@ -1,6 +1,7 @@
 """`roost train`, `models`, `evaluate` and `recommend --predictor learned`: contracts and exit codes."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -23,7 +24,8 @@ def tiny_training(monkeypatch, tiny_config):
     import roost.cli.learn as learn_cli
     from placement.learned import train as T
 
-    monkeypatch.setattr(T, "TrainConfig", lambda seed=0, cv_folds=3: tiny_config)
+    monkeypatch.setattr(T, "TrainConfig",
+                        lambda seed=0, cv_folds=3, **kw: dataclasses.replace(tiny_config, seed=seed, **kw))
     return learn_cli
 
 
@@ -50,6 +52,18 @@ def test_train_then_list_and_show(tiny_training, log_file, tmp_path, monkeypatch
     shown = json.loads(run("models", "show", trained["version"], "--json").output)
     assert shown["verified"] is True and shown["version"] == trained["version"]
     assert "Model " + trained["version"] in run("models", "show", trained["version"]).output
+
+
+def test_the_latency_quantile_is_a_training_choice_recorded_in_the_model(tiny_training, log_file, tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+    default = json.loads(run("train", "--history", str(log_file), "--json").output)
+    median = json.loads(run("train", "--history", str(log_file), "--latency-quantile", "0.5", "--json").output)
+    assert median["version"] != default["version"]
+    shown = json.loads(run("models", "show", median["version"], "--json").output)
+    assert shown["params"]["latency_quantile"] == 0.5
+    bad = run("train", "--history", str(log_file), "--latency-quantile", "0.2", ok=False)
+    assert bad.exit_code == 2 and "--latency-quantile" in bad.output
 
 
 def test_a_tampered_model_exits_2_naming_the_file(saved_model, tmp_path, project_root):
