@@ -472,6 +472,9 @@ ROOFLINE_RUNTIME_GIB = 1.5          # CUDA context, allocator pools, framework p
 ROOFLINE_TP_EFFICIENCY = 0.9        # per doubling of the tensor-parallel group
 ROOFLINE_BATCHES = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0])
 GENERATIVE_TASKS = (Task.LLM_GENERATION.value, Task.SPEECH_RECOGNITION.value)
+# The roofline's time for one batch of each size (NaN where the batch does not fit): the
+# latency anchor's batching options. Not model inputs; ``learned.curve`` reads them.
+ROOFLINE_BATCH_COLUMNS = tuple(f"roofline_batch_{int(b)}_ms" for b in ROOFLINE_BATCHES)
 
 
 def gpu_roofline(cols: Mapping[str, np.ndarray], tokens_in: np.ndarray, tokens_out: np.ndarray,
@@ -520,7 +523,10 @@ def gpu_roofline(cols: Mapping[str, np.ndarray], tokens_in: np.ndarray, tokens_o
     rows = np.arange(len(best))
     saturation = rate[rows, best] * copies * 1e3
     nan = np.nan
+    usable_batch = has_gpu[:, None] & (b <= np.maximum(batch_memory, 1.0)[:, None])
+    per_batch = np.where(usable_batch, np.broadcast_to(batch_ms, usable_batch.shape), nan)
     return {
+        **{name: per_batch[:, j] for j, name in enumerate(ROOFLINE_BATCH_COLUMNS)},
         "roofline_saturation_rps": np.where(has_gpu, saturation, nan),
         "log_roofline_saturation_rps": np.where(has_gpu, np.log10(np.maximum(saturation, 1e-9)), nan),
         "log_roofline_batch": np.where(has_gpu, np.log10(ROOFLINE_BATCHES[best]), nan),

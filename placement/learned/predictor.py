@@ -31,7 +31,7 @@ import numpy as np
 from placement import features as F
 from placement.candidates import CatalogOfferings
 from placement.learned import explain as X
-from placement.learned.curve import MAX_UTILIZATION, MIN_SERVING_UTILIZATION, latency_anchor
+from placement.learned.curve import CURVE_COLUMNS, MAX_UTILIZATION, MIN_SERVING_UTILIZATION, latency_anchor
 from placement.learned.registry import ModelBundle
 from placement.optimizer import Scored, sizing_line
 from placement.predictor import Prediction
@@ -134,7 +134,7 @@ class LearnedPredictor:
         self.num_threads = num_threads
         self._names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
         # What ``_p95`` reads besides the utilization it is given.
-        self._latency_inputs = [n for n in dict.fromkeys([*self._names["latency"], "physics_tail_ms", "queue_slots"])
+        self._latency_inputs = [n for n in dict.fromkeys([*self._names["latency"], *CURVE_COLUMNS])
                                 if n != "utilization"]
         self._latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
         self._table = _OfferingTable(bundle.spec)
@@ -195,8 +195,7 @@ class LearnedPredictor:
 
     def _p95(self, sub: dict[str, np.ndarray], utilization: np.ndarray) -> np.ndarray:
         sub = dict(sub, utilization=utilization)
-        return (latency_anchor(sub["physics_tail_ms"], utilization, sub["queue_slots"])
-                * np.exp(self._raw("latency", sub)))
+        return latency_anchor(sub, utilization) * np.exp(self._raw("latency", sub))
 
     def predict_arrays(self, profile: ModelProfile, offerings: Sequence[Offering],
                        purchases: Sequence[Purchase]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

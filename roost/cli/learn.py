@@ -33,11 +33,11 @@ def _pct(x: float | None) -> str:
               help="Deployment log (.csv, .csv.gz, .parquet; schema v1). Default: the bundled history.")
 @click.option("--seed", default=0, show_default=True, help="Seed for splits, bagging and LightGBM.")
 @click.option("--folds", default=3, show_default=True, help="Grouped cross-validation folds (0: skip).")
-@click.option("--latency-quantile", type=click.FloatRange(0.5, 0.95), default=0.8, show_default=True,
-              help="Quantile the p95 latency model is fitted at: higher plans for slower latencies "
-                   "(fewer SLO misses, larger fleets); 0.5 is the unbiased median.")
+@click.option("--latency-quantile", type=click.FloatRange(0.5, 0.95), default=None,
+              help="Quantile the p95 latency model is fitted at (default 0.65): higher plans for slower "
+                   "latencies (larger fleets); 0.5, the median, gives cheaper fleets and more SLO misses.")
 @cli_json
-def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: float, as_json: bool) -> None:
+def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: float | None, as_json: bool) -> None:
     """Train the placement models and write a versioned, verified model directory.
 
     Scores are cross-validated by model profile: they are for models the training never saw.
@@ -47,7 +47,8 @@ def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: floa
 
     if folds == 1 or folds < 0:
         raise InputError("--folds must be 0 (skip cross-validation) or ≥ 2")
-    result = train_models(history, config=TrainConfig(seed=seed, cv_folds=folds, latency_quantile=latency_quantile),
+    chosen = {} if latency_quantile is None else {"latency_quantile": latency_quantile}
+    result = train_models(history, config=TrainConfig(seed=seed, cv_folds=folds, **chosen),
                           on_stage=stage_printer("Training"))
     manifest = result.bundle.manifest
     if as_json:

@@ -2,11 +2,13 @@
 model corrects: physics a reviewer can check by hand."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from placement import features as F
-from placement.learned.curve import latency_anchor
+from placement.learned.curve import CURVE_COLUMNS, latency_anchor
 from placement.types import ModelProfile, Precision, Task
 from placement.workload import derived_memory_gib
 
@@ -82,20 +84,30 @@ def test_cpu_rows_keep_the_whiteboard_anchor(machines):
     assert f["saturation_anchor_rps"][1] == f["roofline_saturation_rps"][1]
 
 
-def test_the_queueing_anchor_starts_at_the_idle_tail_and_grows_with_load():
-    tail = np.full(6, 30.0)
+def cpu_curve(n: int, tail_ms: float, slots: float) -> dict[str, np.ndarray]:
+    """Curve columns of CPU rows: the whiteboard's tail and slots, no batch times."""
+    curve = {name: np.full(n, np.nan) for name in CURVE_COLUMNS}
+    curve.update(physics_tail_ms=np.full(n, tail_ms), queue_slots=np.full(n, slots), model_copies=np.full(n, np.nan))
+    return curve
+
+
+def gpu_curve(profile: ModelProfile, offering, n: int) -> dict[str, np.ndarray]:
+    f = features(profile, [offering])
+    return {name: np.repeat(f[name], n) for name in CURVE_COLUMNS}
+
+
+def test_a_single_queue_starts_at_the_idle_tail_and_grows_with_load():
     rho = np.array([1e-4, 0.2, 0.5, 0.8, 0.9, 0.95])
     for slots in (1.0, 8.0, 64.0):
-        p95 = latency_anchor(tail, rho, np.full(6, slots))
+        p95 = latency_anchor(cpu_curve(6, 30.0, slots), rho)
         assert p95[0] == pytest.approx(30.0)
         assert np.all(np.diff(p95) >= 0) and p95[-1] > p95[0]
 
 
 def test_more_request_slots_queue_less_at_the_same_utilization():
-    tail, rho = np.full(3, 30.0), np.full(3, 0.9)
-    p95 = latency_anchor(tail, rho, np.array([1.0, 8.0, 64.0]))
+    p95 = [latency_anchor(cpu_curve(1, 30.0, slots), np.array([0.9]))[0] for slots in (1.0, 8.0, 64.0)]
     assert p95[0] > p95[1] > p95[2]
-    # A replica batching 64 requests at 90 % busy is still within ~20 % of its idle tail.
+    # A replica serving 64 requests at once at 90 % busy is still within ~20 % of its idle tail.
     assert p95[2] < 1.2 * 30.0
 
 
@@ -103,7 +115,30 @@ def test_one_slot_grows_like_the_single_server_queue_towards_the_knee():
     # M/M/1: p95 sojourn = service · ln 20 / (1 − ρ); the anchor's tail is service · ln 20.
     # Idle tail + p95 wait over-states the p95 of their sum a little, less as the wait dominates.
     rho = np.array([0.5, 0.7, 0.9, 0.95])
-    tail = np.full(4, 30.0)
-    ratio = latency_anchor(tail, rho, np.ones(4)) / (tail / (1.0 - rho))
+    ratio = latency_anchor(cpu_curve(4, 30.0, 1.0), rho) / (30.0 / (1.0 - rho))
     assert np.all(ratio >= 1.0) and np.all(np.diff(ratio) < 0)
     assert ratio[0] < 1.3 and ratio[-1] < 1.05
+
+
+def test_a_gpu_idles_at_a_batch_of_one_and_batches_up_as_load_grows(machines):
+    rho = np.array([1e-4, 0.1, 0.3, 0.5, 0.7, 0.9, 0.97])
+    for profile in (llm(7_000), image_model()):
+        curve = gpu_curve(profile, machines["1xA100-40"], len(rho))
+        p95 = latency_anchor(curve, rho)
+        one = curve[F.ROOFLINE_BATCH_COLUMNS[0]][0]
+        assert p95[0] == pytest.approx(one * math.log(20.0), rel=1e-3)
+        assert np.all(np.diff(p95) >= -1e-9)
+        # Near saturation only the largest batches keep up, and each takes longer than one request.
+        largest = np.nanmax([curve[c][0] for c in F.ROOFLINE_BATCH_COLUMNS])
+        assert p95[-1] >= largest * math.log(20.0) > p95[0]
+
+
+def test_model_copies_share_the_load():
+    # Twice the copies: the same utilization is twice the load, spread over twice the slots — the
+    # same batch time, but less queueing at the knee.
+    curve = cpu_curve(1, 30.0, 1.0)
+    for name in F.ROOFLINE_BATCH_COLUMNS:
+        curve[name] = np.array([10.0])
+    one, two = dict(curve, model_copies=np.array([1.0])), dict(curve, model_copies=np.array([2.0]))
+    rho = np.array([0.9])
+    assert latency_anchor(two, rho)[0] < latency_anchor(one, rho)[0]
