@@ -454,10 +454,9 @@ def _explained(decisions: Sequence[_Decision], explain: Explain | None,
 PREDICTION_BATCH = 64
 
 
-def _decisions(fleet: Fleet, catalog: Catalog, predictor: Predictor,
+def _decisions(models: Sequence[ModelSpec], catalog: Catalog, predictor: Predictor,
                on_progress: Callable[[int, int], None] | None) -> Iterator[_Decision | InfeasibleError]:
-    """Each model's decision, or why it has none, in fleet order."""
-    models = fleet.models
+    """Each model's decision, or why it has none, in order."""
     batched = isinstance(predictor, BatchPredictor)
     step = PREDICTION_BATCH if batched else 1
     for start in range(0, len(models), step):
@@ -504,7 +503,7 @@ def recommend(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain: Exp
     given, explains every placement in one call instead of ``explain`` one by one.
     """
     decisions = []
-    for outcome in _decisions(fleet, catalog, predictor, on_progress):
+    for outcome in _decisions(fleet.models, catalog, predictor, on_progress):
         if isinstance(outcome, InfeasibleError):
             raise outcome
         decisions.append(outcome)
@@ -516,7 +515,7 @@ def recommend_all(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain:
                   on_progress: Callable[[int, int], None] | None = None, *,
                   explain_batch: ExplainBatch | None = None) -> tuple[Recommendation, list[InfeasibleError]]:
     decisions, failures = [], []
-    for outcome in _decisions(fleet, catalog, predictor, on_progress):
+    for outcome in _decisions(fleet.models, catalog, predictor, on_progress):
         if isinstance(outcome, InfeasibleError):
             failures.append(outcome)
         else:
@@ -524,3 +523,16 @@ def recommend_all(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain:
     rec = Recommendation(catalog_version=catalog.version, model_version=predictor.version,
                          placements=_explained(decisions, explain, explain_batch))
     return rec, failures
+
+
+def choose_all(models: Sequence[ModelSpec], catalog: Catalog, predictor: Predictor,
+               on_progress: Callable[[int, int], None] | None = None) -> Iterator[Choice | InfeasibleError]:
+    """Each model's chosen configuration (or why it has none), in order, without alternatives'
+    explanations: what ``place(...).chosen`` gives one model at a time, batched like ``recommend``.
+    For evaluations, which judge thousands of winners and read nothing else."""
+    for outcome in _decisions(models, catalog, predictor, on_progress):
+        if isinstance(outcome, InfeasibleError):
+            yield outcome
+        else:
+            assert outcome.best.choice is not None
+            yield outcome.best.choice

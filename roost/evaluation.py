@@ -36,7 +36,7 @@ from placement.catalog import Catalog
 from placement.errors import InfeasibleError, InputError
 from placement.learned.evaluate import Outcome, Summary, summarize
 from placement.learned.train import profile_keys
-from placement.optimizer import place
+from placement.optimizer import choose_all, place
 from placement.predictor import Prediction, Predictor
 from placement.sizing import size_choice
 from placement.types import AcceleratorPolicy, Choice, ModelProfile, ModelSpec, Offering, Purchase, SpotPolicy
@@ -179,16 +179,20 @@ BASELINE_MARGINS = (1.0, 0.8, 0.65, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1, 0.05)
 def _place_all(method: Method, specs: Sequence[ModelSpec], catalog: Catalog,
                tick: Callable[[], None] | None = None) -> dict[str, Choice]:
     placed: dict[str, Choice] = {}
-    for spec in specs:
-        try:
-            if callable(method) and not hasattr(method, "predict"):
+    if callable(method) and not hasattr(method, "predict"):
+        for spec in specs:
+            try:
                 placed[spec.name] = method(spec, catalog)  # type: ignore[call-arg]
-            else:
-                placed[spec.name] = place(spec, catalog, method, explain=_no_explanation).chosen  # type: ignore[arg-type]
-        except InfeasibleError:
-            pass
-        if tick:
-            tick()
+            except InfeasibleError:
+                pass
+            if tick:
+                tick()
+        return placed
+    # The optimizer's batched path (a learned predictor answers many models per call).
+    progress = (lambda done, total: tick()) if tick else None
+    for spec, outcome in zip(specs, choose_all(specs, catalog, method, progress), strict=True):  # type: ignore[arg-type]
+        if not isinstance(outcome, InfeasibleError):
+            placed[spec.name] = outcome
     return placed
 
 

@@ -61,3 +61,20 @@ def test_predict_arrays_many_matches_predict_arrays_row_for_row(catalog, learned
         want = learned.predict_arrays(profile, offs, purchases)
         for g, w in zip(got, want, strict=True):
             np.testing.assert_array_equal(g, w)
+
+
+def test_choose_all_gives_each_models_place_winner(catalog, learned, held_out_specs):
+    """What evaluations judge: the batched winners are `place(...).chosen`, model by model."""
+    from placement.errors import InfeasibleError
+    from placement.optimizer import choose_all, place
+
+    giant = dataclasses.replace(held_out_specs[0], name="giant", memory_gib=1e6)
+    specs = [*held_out_specs[:20], giant, *held_out_specs[20:40]]
+    ticks = []
+    chosen = list(choose_all(specs, catalog, learned, lambda done, total: ticks.append((done, total))))
+    assert ticks[-1] == (len(specs), len(specs)) and len(ticks) == len(specs)
+    for spec, got in zip(specs, chosen, strict=True):
+        if spec.name == "giant":
+            assert isinstance(got, InfeasibleError)
+        else:
+            assert got == place(spec, catalog, learned).chosen
