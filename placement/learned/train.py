@@ -70,7 +70,7 @@ MIN_LABEL_UTILIZATION = 0.01
 MIN_ROWS = 200
 # Bumped whenever labels, targets or objectives change meaning: part of the version id, so a
 # cached model trained by older code is never mistaken for a current one.
-TRAINER_VERSION = 8
+TRAINER_VERSION = 9
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,11 @@ class TrainConfig:
     distill_hardware_per_profile: int = 16
     distill_max_pairs: int = 80_000
     # Quantile of out-of-fold observed / predicted saturation the sizing margin is set at;
-    # None sizes at the prediction itself.
-    margin_quantile: float | None = 0.25
+    # None sizes at the prediction itself. 0.2 rather than 0.25: pooled over two training seeds
+    # and two held-out samples it missed 30 SLOs in 2,526 placements instead of 35, with the p90
+    # regret unchanged (a third replica either way) and the median still ≤ 3 %; 0.15 pushed the
+    # median regret past 5 % for no fewer misses.
+    margin_quantile: float | None = 0.2
     monotone: bool = True
 
     def to_dict(self) -> dict:
