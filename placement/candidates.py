@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from placement.catalog import Catalog
-from placement.types import GPU_ONLY_FRAMEWORKS, AcceleratorPolicy, Cloud, ModelSpec, Offering, Purchase, SpotPolicy
+from placement.types import CPU_ONLY_FRAMEWORKS, GPU_ONLY_FRAMEWORKS, AcceleratorPolicy, Cloud, ModelSpec, Offering, Purchase, SpotPolicy
 
 GPU_MEMORY_USABLE = 0.90   # drivers report a few % less than the nominal size; keep slack
 HOST_MEMORY_USABLE = 0.85  # OS, agents and page cache need the rest
@@ -77,7 +77,7 @@ def enumerate_candidates(spec: ModelSpec, catalog: Catalog) -> Enumeration:
         if spec.accelerator is AcceleratorPolicy.REQUIRED:
             return Enumeration((), f"no offering in {label} has ≥ {need / GPU_MEMORY_USABLE:.0f} GiB of GPU memory "
                                    f"(model needs {need:.1f} GiB; largest is {scope.largest_gpu_memory:.0f} GiB)")
-        if spec.accelerator is AcceleratorPolicy.NONE:
+        if spec.accelerator is AcceleratorPolicy.NONE or spec.framework in CPU_ONLY_FRAMEWORKS:
             return Enumeration((), f"no CPU offering in {label} has ≥ "
                                    f"{(need + HOST_MEMORY_RESERVED_GIB) / HOST_MEMORY_USABLE:.0f} GiB of memory "
                                    f"(model needs {need:.1f} GiB)")
@@ -130,6 +130,13 @@ class _Scope:
                 self.error = (f"framework {spec.framework} serves on NVIDIA GPUs only, and no GPU offering "
                               f"is allowed in {scope}{policy}")
                 return
+        if spec.framework in CPU_ONLY_FRAMEWORKS:
+            offerings = tuple(o for o in offerings if not o.has_gpu)
+            if not offerings:
+                policy = " (accelerator: required)" if spec.accelerator is AcceleratorPolicy.REQUIRED else ""
+                self.error = (f"framework {spec.framework} cannot use NVIDIA GPUs, and no CPU-only offering "
+                              f"is allowed in {scope}{policy}")
+                return
         self.offerings = offerings
         index = {id(o): i for i, o in reversed(list(enumerate(catalog.offerings)))}
         self.positions = np.array([index[id(o)] for o in offerings], dtype=np.int64)
@@ -168,9 +175,10 @@ _SCOPES: dict[tuple, _Scope] = {}
 
 
 def _scope(spec: ModelSpec, catalog: Catalog) -> _Scope:
-    # The GPU-only framework's name is part of its binding-constraint message.
+    # A GPU- or CPU-only framework narrows the offerings, and its name is part of the message.
+    narrowing = spec.framework if spec.framework in GPU_ONLY_FRAMEWORKS | CPU_ONLY_FRAMEWORKS else None
     key = (id(catalog.offerings), spec.clouds and tuple(spec.clouds), spec.regions and tuple(spec.regions),
-           spec.accelerator, spec.framework if spec.framework in GPU_ONLY_FRAMEWORKS else None)
+           spec.accelerator, narrowing)
     cached = _SCOPES.get(key)
     if cached is None or cached.catalog_offerings is not catalog.offerings:
         if len(_SCOPES) >= _MAX_SCOPES:

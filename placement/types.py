@@ -72,6 +72,10 @@ KNOWN_FRAMEWORKS = (
 # Servers that have no CPU backend: TensorRT compiles engines for NVIDIA GPUs only, and
 # Hugging Face TGI's serving image targets CUDA (its CPU path is a separate, unsupported build).
 GPU_ONLY_FRAMEWORKS = frozenset({"tensorrt", "tgi"})
+# Servers that cannot use an NVIDIA GPU: scikit-learn has no GPU backend, OpenVINO targets Intel
+# CPUs and GPUs, and LightGBM predicts on CPU (its CUDA build accelerates training only). On a
+# GPU instance they would run on its vCPUs and leave the GPUs idle at GPU prices.
+CPU_ONLY_FRAMEWORKS = frozenset({"sklearn", "openvino", "lightgbm"})
 
 
 @dataclass(frozen=True, kw_only=True)

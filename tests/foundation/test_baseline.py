@@ -170,3 +170,15 @@ def test_gpu_only_servers_never_land_on_cpu_instances(catalog):
     with pytest.raises(InfeasibleError) as info:
         place(spec(name="trt", framework="tensorrt", accelerator="none"), catalog, HeuristicPredictor())
     assert "trt: no feasible placement: framework tensorrt serves on NVIDIA GPUs only" in str(info.value)
+
+
+def test_cpu_only_servers_never_pay_for_idle_gpus(catalog):
+    # scikit-learn and OpenVINO cannot use an NVIDIA GPU: a GPU instance would be paid for idle.
+    for framework in ("sklearn", "openvino"):
+        p = place(spec(framework=framework, task="tabular", params_millions=5, precision="fp32", load={"peak_rps": 500},
+                       slo={"p95_latency_ms": 2000}), catalog, HeuristicPredictor())
+        assert p.chosen.accelerator is None
+        assert all(a.choice.accelerator is None for a in p.alternatives)
+    with pytest.raises(InfeasibleError) as info:
+        place(spec(name="skl", framework="sklearn", accelerator="required"), catalog, HeuristicPredictor())
+    assert "skl: no feasible placement: framework sklearn cannot use NVIDIA GPUs" in str(info.value)

@@ -11,7 +11,7 @@ from placement.candidates import (
     GPU_MEMORY_USABLE, HOST_MEMORY_RESERVED_GIB, HOST_MEMORY_USABLE, Candidate, enumerate_candidates, fits_memory,
     scope_label,
 )
-from placement.types import GPU_ONLY_FRAMEWORKS, AcceleratorPolicy, Cloud, Purchase, SpotPolicy
+from placement.types import CPU_ONLY_FRAMEWORKS, GPU_ONLY_FRAMEWORKS, AcceleratorPolicy, Cloud, Purchase, SpotPolicy
 
 
 def reference(spec, catalog) -> tuple[tuple[Candidate, ...], str | None]:
@@ -34,6 +34,12 @@ def reference(spec, catalog) -> tuple[tuple[Candidate, ...], str | None]:
             policy = " (accelerator: none)" if spec.accelerator is AcceleratorPolicy.NONE else ""
             return (), (f"framework {spec.framework} serves on NVIDIA GPUs only, and no GPU offering "
                         f"is allowed in {scope}{policy}")
+    if spec.framework in CPU_ONLY_FRAMEWORKS:
+        offerings = tuple(o for o in offerings if not o.has_gpu)
+        if not offerings:
+            policy = " (accelerator: required)" if spec.accelerator is AcceleratorPolicy.REQUIRED else ""
+            return (), (f"framework {spec.framework} cannot use NVIDIA GPUs, and no CPU-only offering "
+                        f"is allowed in {scope}{policy}")
     fitting = tuple(o for o in offerings if fits_memory(spec.memory_gib, o))
     if not fitting:
         need = spec.memory_gib
@@ -41,7 +47,7 @@ def reference(spec, catalog) -> tuple[tuple[Candidate, ...], str | None]:
             largest = max(o.total_gpu_memory_gib for o in offerings)
             return (), (f"no offering in {scope} has ≥ {need / GPU_MEMORY_USABLE:.0f} GiB of GPU memory "
                         f"(model needs {need:.1f} GiB; largest is {largest:.0f} GiB)")
-        if spec.accelerator is AcceleratorPolicy.NONE:
+        if spec.accelerator is AcceleratorPolicy.NONE or spec.framework in CPU_ONLY_FRAMEWORKS:
             return (), (f"no CPU offering in {scope} has ≥ "
                         f"{(need + HOST_MEMORY_RESERVED_GIB) / HOST_MEMORY_USABLE:.0f} GiB of memory "
                         f"(model needs {need:.1f} GiB)")
@@ -82,7 +88,8 @@ def random_specs(catalog, n: int, seed: int):
         yield dataclasses.replace(
             base, clouds=clouds, regions=picked, memory_gib=memory,
             accelerator=rng.choice(list(AcceleratorPolicy)), spot=rng.choice(list(SpotPolicy)),
-            framework=rng.choice(["pytorch", "onnx", "vllm", "tensorrt", "tgi", "xgboost", base.framework]))
+            framework=rng.choice(["pytorch", "onnx", "vllm", "tensorrt", "tgi", "xgboost", "sklearn", "openvino",
+                                  base.framework]))
 
 
 def test_cached_enumeration_equals_enumerating_from_scratch(catalog):
