@@ -10,7 +10,6 @@ then replaces the grid at serving time.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping
 
 import lightgbm as lgb
