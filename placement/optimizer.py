@@ -14,6 +14,7 @@ per-candidate ``Prediction`` objects too.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -263,10 +264,12 @@ def score_candidates(spec: ModelSpec, catalog: Catalog, predictor: Predictor) ->
 
 
 def _rejection(spec: ModelSpec, choice: Choice, pred: Prediction) -> str | None:
+    # Figures are rounded away from the threshold, so a reason never reads "90% < 90%".
     if pred.success_probability < MIN_SUCCESS_PROBABILITY:
-        return f"predicted success {pred.success_probability:.0%} < {MIN_SUCCESS_PROBABILITY:.0%}"
+        shown = math.floor(pred.success_probability * 1000) / 1000
+        return f"predicted success {shown:.1%} < {MIN_SUCCESS_PROBABILITY:.0%}"
     if pred.p95_latency_ms > spec.slo_p95_latency_ms:
-        return f"p95 {pred.p95_latency_ms:,.0f} ms > SLO {spec.slo_p95_latency_ms:g} ms"
+        return f"p95 {math.ceil(pred.p95_latency_ms):,} ms > SLO {spec.slo_p95_latency_ms:g} ms"
     if spec.max_replicas is not None and choice.replicas > spec.max_replicas:
         return f"needs {choice.replicas} replicas at peak > max_replicas {spec.max_replicas}"
     if spec.budget_monthly_usd is not None and choice.monthly_cost_usd > spec.budget_monthly_usd:

@@ -182,3 +182,26 @@ def test_cpu_only_servers_never_pay_for_idle_gpus(catalog):
     with pytest.raises(InfeasibleError) as info:
         place(spec(name="skl", framework="sklearn", accelerator="required"), catalog, HeuristicPredictor())
     assert "skl: no feasible placement: framework sklearn cannot use NVIDIA GPUs" in str(info.value)
+
+
+def test_rejection_reasons_never_read_as_equal_to_the_threshold(catalog):
+    """A success just under 90 % or a p95 just over the SLO must not print as 90 % or as the SLO."""
+    from placement.optimizer import score_candidates
+    from placement.predictor import Prediction
+
+    class JustShort:
+        version = None
+        throughput_margin = 1.0
+
+        def __init__(self, success, p95):
+            self.success, self.p95 = success, p95
+
+        def predict(self, profile, offerings, purchases):
+            return [Prediction(rps_per_replica=100.0, p95_latency_ms=self.p95, success_probability=self.success)
+                    for _ in offerings]
+
+    s = spec(slo={"p95_latency_ms": 150})
+    reasons = {c.rejection for c in score_candidates(s, catalog, JustShort(0.89996, 100.0))}
+    assert reasons == {"predicted success 89.9% < 90%"}
+    reasons = {c.rejection for c in score_candidates(s, catalog, JustShort(0.99, 150.2))}
+    assert reasons == {"p95 151 ms > SLO 150 ms"}
