@@ -415,15 +415,15 @@ def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         intensity = (flops / np.maximum(weight_bytes, 1.0)) / (tflops * 1e12 / (bandwidth * 1e9))
         vcpus_per_gpu = np.where(has_gpu, cols["vcpus"] / np.maximum(count, 1e-9), np.nan)
         roofline = gpu_roofline(cols, tokens_in, tokens_out, weight_bytes, tflops)
+        slots = roofline.pop("roofline_request_slots")
         saturation = concurrency / (service_ms / 1e3)
     return {
         **roofline,
         # What the saturation model corrects: the batched roofline on GPUs, the whiteboard on CPUs.
         "saturation_anchor_rps": np.where(has_gpu, roofline["roofline_saturation_rps"], saturation),
-        # Two vCPUs feed the GPUs; the rest tokenise, decode images and serialise responses.
         # Requests a replica serves at once: the latency anchor's servers (see learned.curve).
-        "queue_slots": np.where(has_gpu, 10.0 ** roofline["log_roofline_batch"] * roofline["model_copies"],
-                                concurrency),
+        "queue_slots": np.where(has_gpu, slots, concurrency),
+        # Two vCPUs feed the GPUs; the rest tokenise, decode images and serialise responses.
         "log_free_host_vcpus": np.log10(np.maximum(np.asarray(cols["vcpus"], dtype=float) - 2.0, 1.0)),
         "weight_gib": weight_gib,
         "memory_headroom_gib": headroom,
@@ -480,7 +480,8 @@ ROOFLINE_BATCH_COLUMNS = tuple(f"roofline_batch_{int(b)}_ms" for b in ROOFLINE_B
 def gpu_roofline(cols: Mapping[str, np.ndarray], tokens_in: np.ndarray, tokens_out: np.ndarray,
                  weight_bytes: np.ndarray, tflops: np.ndarray) -> dict[str, np.ndarray]:
     """Saturation throughput (rps per instance) of the best batch on a GPU instance, and how
-    it gets there (batch, batch time, tensor-parallel group, copies). NaN for CPU rows."""
+    it gets there (batch, batch time, tensor-parallel group, copies, requests in flight).
+    NaN for CPU rows, except the request slots, which ``physics`` replaces there."""
     params = cols["params_millions"] * 1e6
     count = np.nan_to_num(np.asarray(cols["accelerator_count"], dtype=float))
     has_gpu = count > 0
@@ -518,15 +519,17 @@ def gpu_roofline(cols: Mapping[str, np.ndarray], tokens_in: np.ndarray, tokens_o
                                                 b * (2.0 * params / compute)[:, None])
     generate = fixed[:, None] + b * flops / compute[:, None] + tokens_out[:, None] * step
     batch_ms = np.where(generative[:, None], generate, one_pass)
-    rate = np.where(b <= np.maximum(batch_memory, 1.0)[:, None], b / batch_ms, 0.0)
+    batch_fits = b <= np.maximum(batch_memory, 1.0)[:, None]
+    rate = np.where(batch_fits, b / batch_ms, 0.0)
     best = rate.argmax(axis=1)
     rows = np.arange(len(best))
     saturation = rate[rows, best] * copies * 1e3
     nan = np.nan
-    usable_batch = has_gpu[:, None] & (b <= np.maximum(batch_memory, 1.0)[:, None])
+    usable_batch = has_gpu[:, None] & batch_fits
     per_batch = np.where(usable_batch, np.broadcast_to(batch_ms, usable_batch.shape), nan)
     return {
         **{name: per_batch[:, j] for j, name in enumerate(ROOFLINE_BATCH_COLUMNS)},
+        "roofline_request_slots": ROOFLINE_BATCHES[best] * copies,
         "roofline_saturation_rps": np.where(has_gpu, saturation, nan),
         "log_roofline_saturation_rps": np.where(has_gpu, np.log10(np.maximum(saturation, 1e-9)), nan),
         "log_roofline_batch": np.where(has_gpu, np.log10(ROOFLINE_BATCHES[best]), nan),

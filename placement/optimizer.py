@@ -530,9 +530,9 @@ def recommend_all(fleet: Fleet, catalog: Catalog, predictor: Predictor, explain:
 
 def choose_all(models: Sequence[ModelSpec], catalog: Catalog, predictor: Predictor,
                on_progress: Callable[[int, int], None] | None = None) -> Iterator[Choice | InfeasibleError]:
-    """Each model's chosen configuration (or why it has none), in order, without alternatives'
-    explanations: what ``place(...).chosen`` gives one model at a time, batched like ``recommend``.
-    For evaluations, which judge thousands of winners and read nothing else."""
+    """Each model's chosen configuration (or why it has none), in order, unexplained: what
+    ``place(...).chosen`` gives one model at a time, batched like ``recommend``. For evaluations,
+    which judge thousands of winners and read nothing else."""
     for outcome in _decisions(models, catalog, predictor, on_progress):
         if isinstance(outcome, InfeasibleError):
             yield outcome

@@ -36,7 +36,7 @@ from placement.catalog import Catalog
 from placement.errors import InfeasibleError, InputError
 from placement.learned.evaluate import Outcome, Summary, summarize
 from placement.learned.train import profile_keys
-from placement.optimizer import choose_all, place
+from placement.optimizer import choose_all
 from placement.predictor import Prediction, Predictor
 from placement.sizing import size_choice
 from placement.types import AcceleratorPolicy, Choice, ModelProfile, ModelSpec, Offering, Purchase, SpotPolicy
@@ -228,12 +228,8 @@ def evaluate(world: W.World, methods: dict[str, Method], specs: Sequence[ModelSp
     """
     catalog = world.catalog
     oracle = OraclePredictor(world, specs)
-    oracle_cost: dict[str, float] = {}
-    for spec in specs:
-        try:
-            oracle_cost[spec.name] = place(spec, catalog, oracle).chosen.monthly_cost_usd
-        except InfeasibleError:
-            oracle_cost[spec.name] = math.nan
+    oracle_cost = {spec.name: math.nan if isinstance(outcome, InfeasibleError) else outcome.monthly_cost_usd
+                   for spec, outcome in zip(specs, choose_all(specs, catalog, oracle), strict=True)}
     total = len(methods) * len(specs)
     done = [0]
 
@@ -262,10 +258,6 @@ def evaluate(world: W.World, methods: dict[str, Method], specs: Sequence[ModelSp
     return EvaluationResult(profiles=len(specs), seed=seed, excluded_seen_profiles=excluded,
                             oracle_placed=sum(math.isfinite(c) for c in oracle_cost.values()),
                             summaries=summaries, model_version=model_version, catalog_version=catalog.version)
-
-
-def _no_explanation(spec, best, feasible) -> tuple[str, ...]:
-    return ()
 
 
 def run_evaluation(*, n_profiles: int = DEFAULT_PROFILES, seed: int = DEFAULT_SEED,

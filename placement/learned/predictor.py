@@ -147,12 +147,20 @@ class LearnedPredictor:
     def _features(self, profile: ModelProfile, offerings: Sequence[Offering],
                   ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """(features of each distinct piece of hardware, its index per candidate, catalog positions)."""
-        gathered = self._table.gather(offerings)
-        cols = dict(gathered.cols)
-        cols.update(F.profile_columns(profile))
-        n = len(gathered.features["vcpus"])
-        hw = _rows(F.derive(cols, self.bundle.spec, gathered.features), n)
+        hw, _, (gathered,) = self._stacked_features([profile], [offerings])
         return hw, gathered.inverse, gathered.pos
+
+    def _stacked_features(self, profiles: Sequence[ModelProfile], offerings: Sequence[Sequence[Offering]],
+                          ) -> tuple[dict[str, np.ndarray], np.ndarray, list[_Gathered]]:
+        """Features of each profile's distinct hardware, stacked profile after profile, in one
+        ``derive`` (per-profile calls cost more in numpy overhead than the arithmetic, which is
+        elementwise, so the rows come out as they would alone); rows per profile; the gathers."""
+        gathered = [self._table.gather(offs) for offs in offerings]
+        sizes = np.array([len(g.features["vcpus"]) for g in gathered])
+        cols = {name: np.concatenate([g.cols[name] for g in gathered]) for name in gathered[0].cols}
+        cols.update({name: np.repeat(values, sizes) for name, values in F.profiles_columns(profiles).items()})
+        offering = {name: np.concatenate([g.features[name] for g in gathered]) for name in gathered[0].features}
+        return _rows(F.derive(cols, self.bundle.spec, offering), int(sizes.sum())), sizes, gathered
 
     def _raw(self, model: str, feats: dict[str, np.ndarray]) -> np.ndarray:
         return self.bundle.boosters[model].predict(F.matrix(feats, self._names[model]), raw_score=True,
@@ -212,22 +220,15 @@ class LearnedPredictor:
         live = [i for i, (_, offerings, _) in enumerate(items) if len(offerings)]
         if not live:
             return out
-        gathered = [self._table.gather(items[i][1]) for i in live]
-        sizes = np.array([len(g.features["vcpus"]) for g in gathered])
         profiles = [items[i][0] for i in live]
-        # One ``derive`` over every profile's hardware rows: per-profile calls cost more in numpy
-        # overhead than the arithmetic (elementwise, so the rows come out as they would alone).
-        cols = {name: np.concatenate([g.cols[name] for g in gathered]) for name in gathered[0].cols}
-        cols.update({name: np.repeat(values, sizes) for name, values in F.profiles_columns(profiles).items()})
-        offering = {name: np.concatenate([g.features[name] for g in gathered]) for name in gathered[0].features}
-        stacked = _rows(F.derive(cols, self.bundle.spec, offering), int(sizes.sum()))
+        stacked, sizes, gathered = self._stacked_features(profiles, [items[i][1] for i in live])
         starts = np.r_[0, np.cumsum(sizes)]
         parts = [({name: values[starts[k]:starts[k + 1]] for name, values in stacked.items()}, g.inverse, g.pos)
                  for k, g in enumerate(gathered)]
         slo = np.repeat([p.slo_p95_latency_ms for p in profiles], sizes)
         margin = np.repeat([self.throughput_margin_for(p) for p in profiles], sizes)
         rps_all, _, p95_all = self.hardware_predictions(stacked, slo, margin)
-        bounds = np.cumsum(sizes)[:-1]
+        bounds = starts[1:-1]
         success_rows = []
         rps_by_item = []
         for i, (hw, inverse, pos), rps_hw in zip(live, parts, np.split(rps_all, bounds), strict=True):
