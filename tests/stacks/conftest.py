@@ -10,8 +10,7 @@ import pytest
 from placement.plan import Deployment, DeploymentPlan
 from placement.types import Choice, Cloud, Purchase, SpotPolicy
 
-HF_TOKEN = "hf_s3cr3t-value-never-printed"
-SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfflineTestKey roost@test"
+from testdata import HF_TOKEN, SSH_KEY
 
 
 def make_deployment(name: str = "model-a", *, cloud: Cloud = Cloud.AWS, region: str = "us-east-1",
@@ -65,34 +64,6 @@ def one(result, type_token: str, name_part: str = ""):
     found = exact or [r for r in of_type(result, type_token) if name_part in r.name]
     assert len(found) == 1, f"expected one {type_token} matching {name_part!r}, got {[r.name for r in found]}"
     return found[0]
-
-
-@pytest.fixture(scope="session")
-def example_plan(catalog) -> DeploymentPlan:
-    from roost.workflows import predictor_for, recommend_fleet
-
-    root = Path(__file__).resolve().parents[2]
-    result = recommend_fleet(root / "examples" / "fleet.yaml", catalog, predictor_for("baseline"))
-    return DeploymentPlan.from_recommendation(result.fleet, result.recommendation)
-
-
-@pytest.fixture(scope="session")
-def example_project(tmp_path_factory, example_plan) -> Path:
-    """A project dir with Pulumi.yaml and Pulumi.dev.yaml holding the example plan and settings."""
-    from roost.stackfile import write_plan, write_stack_config
-
-    root = Path(__file__).resolve().parents[2]
-    project = tmp_path_factory.mktemp("project")
-    (project / "Pulumi.yaml").write_text((root / "Pulumi.yaml").read_text())
-    write_plan(project, "dev", example_plan)
-    write_stack_config(project, "dev", {
-        "roost:planVersion": 7,
-        "roost:gcp": {"project": "acme-ml"},
-        "roost:azure": {"adminSshPublicKey": SSH_KEY},
-        # As `pulumi config set --secret --path roost:secrets.hf-token` stores it: ciphertext only.
-        "roost:secrets": {"hf-token": {"secure": "v1:AAAAciphertextAAAA"}},
-    })
-    return project
 
 
 @pytest.fixture(scope="session")

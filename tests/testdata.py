@@ -1,10 +1,10 @@
-"""Fixtures for the version store, lifecycle and engine tests: a tiny project per test."""
+"""Constants shared by tests in several packages (importable: pytest puts tests/ on sys.path)."""
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
-import pytest
+HF_TOKEN = "hf_s3cr3t-value-never-printed"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfflineTestKey roost@test"
 
 FLEET_V1 = textwrap.dedent("""\
     version: 1
@@ -34,24 +34,3 @@ FLEET_V1 = textwrap.dedent("""\
 
 # The fraud scorer must leave AWS, and the ticket model sees 4x the load.
 FLEET_V2 = FLEET_V1.replace("clouds: [aws]", "clouds: [gcp]").replace("peak_rps: 250", "peak_rps: 1000")
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_store(monkeypatch):
-    for var in ("ROOST_VERSION_STORE", "ROOST_STACK", "ROOST_LOCK_TIMEOUT", "ROOST_STORE_PAUSE_BEFORE_PUBLISH"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "Pulumi.yaml").write_text("name: proj\nruntime: python\nmain: program/\n")
-    (root / "fleet.yaml").write_text(FLEET_V1)
-    return root
-
-
-@pytest.fixture
-def fleet_texts() -> tuple[str, str]:
-    """Two fleet files whose decisions differ (v1, v2)."""
-    return FLEET_V1, FLEET_V2
