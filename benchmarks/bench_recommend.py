@@ -78,7 +78,7 @@ def main() -> None:
     rows = 0
     for name, X in matrices.items():
         booster = predictor.bundle.boosters[name]
-        seconds, _ = timed(lambda: booster.predict(X, raw_score=True, num_threads=predictor.num_threads))
+        seconds, _ = timed(lambda b=booster, m=X: b.predict(m, raw_score=True, num_threads=predictor.num_threads))
         lgb_s += seconds
         rows += len(X)
     candidates = sum(p.candidates_considered for p in rec.placements)

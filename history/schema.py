@@ -42,7 +42,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -354,7 +354,7 @@ def validate(df: pd.DataFrame, *, source: str, catalog: Catalog,
     """
     n = len(df)
     col = _Collector(n)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     present = set(df.columns)
     all_bad = np.zeros(n, dtype=bool)
     for column in COLUMNS:

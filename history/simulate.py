@@ -50,11 +50,18 @@ import pandas as pd
 from history.population import REGIONS, sample_specs
 from history.schema import COLUMNS
 from history.world import (
-    FRAMEWORK_FALLBACK, FRAMEWORKS, World, capacity, capacity_failure_prob, deployment_failure_prob, interruption_rate,
-    latencies, profile_frame,
+    FRAMEWORK_FALLBACK,
+    FRAMEWORKS,
+    World,
+    capacity,
+    capacity_failure_prob,
+    deployment_failure_prob,
+    interruption_rate,
+    latencies,
+    profile_frame,
 )
-from placement.catalog import Catalog
 from placement.candidates import GPU_MEMORY_USABLE, HOST_MEMORY_RESERVED_GIB, HOST_MEMORY_USABLE
+from placement.catalog import Catalog
 from placement.types import HOURS_PER_MONTH, AcceleratorPolicy, Cloud, ModelSpec, Purchase, SpotPolicy, Task
 
 END_OF_HISTORY = pd.Timestamp("2026-11-01T00:00:00Z")

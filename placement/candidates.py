@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from placement.catalog import Catalog
-from placement.types import CPU_ONLY_FRAMEWORKS, GPU_ONLY_FRAMEWORKS, AcceleratorPolicy, Cloud, ModelSpec, Offering, Purchase, SpotPolicy
+from placement.types import (
+    CPU_ONLY_FRAMEWORKS,
+    GPU_ONLY_FRAMEWORKS,
+    AcceleratorPolicy,
+    Cloud,
+    ModelSpec,
+    Offering,
+    Purchase,
+    SpotPolicy,
+)
 
 GPU_MEMORY_USABLE = 0.90   # drivers report a few % less than the nominal size; keep slack
 HOST_MEMORY_USABLE = 0.85  # OS, agents and page cache need the rest

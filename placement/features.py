@@ -40,7 +40,14 @@ import pandas as pd
 from placement import baseline, candidates, workload
 from placement.sizing import INTERRUPTION_RATE_BY_BUCKET, INTERRUPTION_RATE_UNKNOWN
 from placement.types import (
-    BYTES_PER_PARAM, KNOWN_FRAMEWORKS, Cloud, ModelProfile, Offering, Precision, Purchase, Task,
+    BYTES_PER_PARAM,
+    KNOWN_FRAMEWORKS,
+    Cloud,
+    ModelProfile,
+    Offering,
+    Precision,
+    Purchase,
+    Task,
 )
 
 FEATURES_SCHEMA_VERSION = 3

@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from placement.errors import FleetError, did_you_mean
 from placement.types import (
-    AcceleratorPolicy, Cloud, Fleet, Load, ModelSpec, Precision, SpotPolicy, Task,
+    AcceleratorPolicy,
+    Cloud,
+    Fleet,
+    Load,
+    ModelSpec,
+    Precision,
+    SpotPolicy,
+    Task,
 )
 from placement.workload import TEXT_TASKS, derived_memory_gib
 

@@ -27,7 +27,16 @@ from placement.errors import InfeasibleError
 from placement.predictor import ArrayPredictor, BatchPredictor, Prediction, Predictor, margin_for
 from placement.sizing import size_choice, spot_headroom
 from placement.types import (
-    HOURS_PER_MONTH, Alternative, Choice, Cloud, Fleet, ModelSpec, Offering, Placement, Purchase, Recommendation,
+    HOURS_PER_MONTH,
+    Alternative,
+    Choice,
+    Cloud,
+    Fleet,
+    ModelSpec,
+    Offering,
+    Placement,
+    Purchase,
+    Recommendation,
     SpotPolicy,
 )
 

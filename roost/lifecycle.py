@@ -25,8 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from history.versions import (
-    REASON_APPLY, REASON_PLAN, EngineRecord, FleetSource, Provenance, StackHistory, StackWriter, VersionDraft,
-    VersionRecord, VersionStore, canonical_bytes, rollback_reason,
+    REASON_APPLY,
+    REASON_PLAN,
+    EngineRecord,
+    FleetSource,
+    Provenance,
+    StackHistory,
+    StackWriter,
+    VersionDraft,
+    VersionRecord,
+    VersionStore,
+    canonical_bytes,
+    rollback_reason,
 )
 from placement.catalog import Catalog
 from placement.diff import PlanDiff, diff_plans
@@ -35,7 +45,12 @@ from placement.plan import DeploymentPlan
 from placement.predictor import Predictor
 from roost import __version__
 from roost.engine import (
-    PLAN_VERSION_KEY, EngineFailedError, EngineOutcome, EngineRunner, deployment_from_document, resource_count,
+    PLAN_VERSION_KEY,
+    EngineFailedError,
+    EngineOutcome,
+    EngineRunner,
+    deployment_from_document,
+    resource_count,
     strip_plaintext_secrets,
 )
 from roost.paths import state_dir

@@ -8,10 +8,10 @@ them at boot.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 import re
 import shlex
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 

@@ -6,6 +6,7 @@ import pytest
 
 from placement.learned.train import TrainConfig
 from placement.plan import DeploymentPlan
+
 from testdata import FLEET_V1, FLEET_V2, SSH_KEY
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -48,7 +48,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import lightgbm as lgb
 import numpy as np
@@ -562,7 +562,7 @@ def train(log: pd.DataFrame, offerings: Sequence[Offering], *, catalog_version: 
     metrics["final_iterations"] = {m: b.best_iteration or b.current_iteration() for m, b in boosters.items()}
     manifest = {
         "trainer_version": TRAINER_VERSION,
-        "created_at": (created_at or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": (created_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "catalog_version": catalog_version,
         "training_data": {"source": source, "sha256": data.sha256, "rows": data.rows, "profiles": data.profiles,
                           "rows_without_catalog_offering": data.unmatched,

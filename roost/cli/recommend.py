@@ -5,7 +5,12 @@ import click
 from roost.cli.options import catalog_options, json_option, load_catalog_from
 from roost.output import console, money, print_json, table
 from roost.workflows import (
-    DEFAULT_PREDICTOR, PREDICTORS, load_checked_fleet, predictor_for, predictor_warnings, recommend_fleet,
+    DEFAULT_PREDICTOR,
+    PREDICTORS,
+    load_checked_fleet,
+    predictor_for,
+    predictor_warnings,
+    recommend_fleet,
 )
 
 

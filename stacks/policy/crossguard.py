@@ -18,7 +18,15 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from stacks.policy.rules import MANDATORY, RESOURCE_RULES, STACK_RULES, PolicyConfig, ResourceRule, ResourceView, StackRule
+from stacks.policy.rules import (
+    MANDATORY,
+    RESOURCE_RULES,
+    STACK_RULES,
+    PolicyConfig,
+    ResourceRule,
+    ResourceView,
+    StackRule,
+)
 
 PACK_NAME = "roost-guardrails"
 

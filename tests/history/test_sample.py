@@ -1,7 +1,7 @@
 """The bundled sample: shipped, small, valid, varied, and exactly reproducible from its seed."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 
 import pandas as pd
@@ -18,7 +18,7 @@ def test_the_sample_is_a_few_mb_of_valid_schema_v1_rows(catalog):
     frame = bundled_history()
     assert len(frame) == BUNDLED_SAMPLE_ROWS
     assert list(frame.columns) == list(COLUMNS)
-    assert validate(frame, source="sample", catalog=catalog, now=datetime(2026, 11, 22, tzinfo=timezone.utc)).ok
+    assert validate(frame, source="sample", catalog=catalog, now=datetime(2026, 11, 22, tzinfo=UTC)).ok
 
 
 def test_the_sample_covers_hundreds_of_profiles_and_every_task():

@@ -1,7 +1,7 @@
 """Log schema v1: every kind of broken row is caught and located; files round-trip."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
@@ -14,7 +14,7 @@ from history.schema import COLUMNS, LOG_SCHEMA_VERSION, read_log, validate, writ
 from history.simulate import simulate
 from placement.errors import InputError
 
-NOW = datetime(2026, 11, 22, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ from history.world import World
 from placement.sizing import INTERRUPTION_RATE_BY_BUCKET
 from placement.types import HOURS_PER_MONTH, Cloud, SpotPolicy
 
-NOW = datetime(2026, 11, 22, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,17 @@ import pytest
 
 from history.store import Location, StoreBusyError
 from history.versions import (
-    REASON_APPLY, BlobRef, EngineRecord, NewerSchemaError, Provenance, StoreCorruptedError, UnknownVersionError,
-    VersionDraft, VersionStore, record_hash, rollback_reason,
+    REASON_APPLY,
+    BlobRef,
+    EngineRecord,
+    NewerSchemaError,
+    Provenance,
+    StoreCorruptedError,
+    UnknownVersionError,
+    VersionDraft,
+    VersionStore,
+    record_hash,
+    rollback_reason,
 )
 from placement.baseline import HeuristicPredictor
 from placement.plan import DeploymentPlan

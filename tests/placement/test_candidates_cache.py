@@ -8,7 +8,12 @@ import random
 import numpy as np
 
 from placement.candidates import (
-    GPU_MEMORY_USABLE, HOST_MEMORY_RESERVED_GIB, HOST_MEMORY_USABLE, Candidate, enumerate_candidates, fits_memory,
+    GPU_MEMORY_USABLE,
+    HOST_MEMORY_RESERVED_GIB,
+    HOST_MEMORY_USABLE,
+    Candidate,
+    enumerate_candidates,
+    fits_memory,
     scope_label,
 )
 from placement.types import CPU_ONLY_FRAMEWORKS, GPU_ONLY_FRAMEWORKS, AcceleratorPolicy, Cloud, Purchase, SpotPolicy

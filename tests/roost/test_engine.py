@@ -14,8 +14,15 @@ from pulumi.automation._cmd import CommandResult
 
 from placement.errors import InputError
 from roost.engine import (
-    SECRET_MASK, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, EngineFailedError, EngineUnavailableError,
-    PulumiAutomationRunner, deployment_from_document, redact_outputs, strip_plaintext_secrets,
+    SECRET_MASK,
+    SECRET_SIGNATURE,
+    SECRET_SIGNATURE_KEY,
+    EngineFailedError,
+    EngineUnavailableError,
+    PulumiAutomationRunner,
+    deployment_from_document,
+    redact_outputs,
+    strip_plaintext_secrets,
 )
 
 

@@ -11,7 +11,7 @@ import gzip
 import json
 import os
 import re
-from functools import lru_cache
+from functools import cache
 
 import pulumi_aws as aws
 import pulumi_gcp as gcp
@@ -49,7 +49,7 @@ def documented(value: str, cls: type, param: str) -> bool:
     return value in listed_values(cls, param)
 
 
-@lru_cache(maxsize=None)
+@cache
 def botocore_model(service: str, version: str) -> dict:
     import botocore
 
