@@ -53,11 +53,9 @@ from roost.engine import (
     resource_count,
     strip_plaintext_secrets,
 )
-from roost.paths import state_dir
+from roost.paths import STORE_ENV, state_dir
 from roost.stackfile import PLAN_KEY, read_plan, read_stack_config, stack_config_path, write_stack_config
 from roost.workflows import recommend_fleet
-
-STORE_ENV = "ROOST_VERSION_STORE"
 
 
 class StalePlanError(RoostError):

@@ -2,11 +2,14 @@
 
     ROOST_HOME         roost's per-user data (trained models cache)   default ~/.cache/roost
     ROOST_STATE_DIR    a project's local state (version store)        default <project>/.roost
+    ROOST_VERSION_STORE  the version store's URL                      default <state dir>/versions
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+STORE_ENV = "ROOST_VERSION_STORE"
 
 
 def roost_home() -> Path:

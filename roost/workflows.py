@@ -4,13 +4,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from placement.catalog import Catalog
 from placement.errors import InfeasibleError, InputError
-from placement.fleet import check_against_catalog, load_fleet
-from placement.optimizer import recommend_all
-from placement.predictor import Predictor
 from placement.types import Cloud, Fleet, Recommendation
+
+if TYPE_CHECKING:  # the CLI imports this module to print help: the numeric stack loads on use
+    from placement.catalog import Catalog
+    from placement.predictor import Predictor
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def predictor_warnings(predictor: Predictor) -> tuple[str, ...]:
 
 def load_checked_fleet(fleet_path: str | Path, catalog: Catalog) -> Fleet:
     """Parse a fleet file and check its regions against the catalog (fast: before any training)."""
+    from placement.fleet import check_against_catalog, load_fleet
+
     fleet = load_fleet(fleet_path)
     regions_by_cloud = {c: {o.region for o in catalog.filter(clouds=[c])} for c in Cloud}
     check_against_catalog(fleet, regions_by_cloud)
@@ -64,6 +67,8 @@ def recommend_fleet(fleet_path: str | Path, catalog: Catalog, predictor: Predict
     ``explain=False`` skips the predictor's own explanations (the learned models' feature
     attributions cost about a millisecond per model) in favour of the optimizer's short summary.
     """
+    from placement.optimizer import recommend_all
+
     fleet = load_checked_fleet(fleet_path, catalog)
     rec, failures = recommend_all(fleet, catalog, predictor, on_progress=on_progress,
                                   explain=getattr(predictor, "explain", None) if explain else None,

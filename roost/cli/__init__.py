@@ -1,10 +1,13 @@
 """The ``roost`` command line: thin commands that parse, call the core and print.
 
-Each command group lives in its own module and registers itself in ``COMMANDS`` below.
+Each command (or group) lives in its own module, named in ``COMMANDS`` below and imported only
+when it runs or its help is shown, so `roost --help` does not pay for LightGBM, pandas or the
+Pulumi SDKs. Command modules keep those imports inside their functions for the same reason.
 Errors from the core are mapped to exit codes in one place (``RoostGroup.invoke``).
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -15,26 +18,36 @@ from placement.errors import RoostError
 from roost import __version__
 from roost.errors import to_click
 
-# Modules that each define a click command or group named in the tuple.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("roost.cli.recommend", "recommend"),
-    ("roost.cli.catalog", "catalog"),
-    ("roost.cli.init", "init"),
-    ("roost.cli.preview", "preview"),
-    ("roost.cli.history", "history"),
-    ("roost.cli.stack", "plan"),
-    ("roost.cli.stack", "versions"),
-    ("roost.cli.stack", "diff"),
-    ("roost.cli.stack", "rollback"),
-    ("roost.cli.stack", "up"),
-    ("roost.cli.stack", "state"),
-    ("roost.cli.learn", "train_cmd"),
-    ("roost.cli.learn", "models"),
-    ("roost.cli.learn", "evaluate_cmd"),
-)
+# Command name -> (module, attribute) of the click command or group that implements it.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "recommend": ("roost.cli.recommend", "recommend"),
+    "catalog": ("roost.cli.catalog", "catalog"),
+    "init": ("roost.cli.init", "init"),
+    "preview": ("roost.cli.preview", "preview"),
+    "history": ("roost.cli.history", "history"),
+    "plan": ("roost.cli.stack", "plan"),
+    "versions": ("roost.cli.stack", "versions"),
+    "diff": ("roost.cli.stack", "diff"),
+    "rollback": ("roost.cli.stack", "rollback"),
+    "up": ("roost.cli.stack", "up"),
+    "state": ("roost.cli.stack", "state"),
+    "train": ("roost.cli.learn", "train_cmd"),
+    "models": ("roost.cli.learn", "models"),
+    "evaluate": ("roost.cli.learn", "evaluate_cmd"),
+}
 
 
 class RoostGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target
+        return getattr(importlib.import_module(module_name), attr)
+
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         # Pulumi's runtime logs unretrieved futures to asyncio's logger after any failure.
         logging.getLogger("asyncio").setLevel(logging.CRITICAL)
@@ -64,14 +77,3 @@ def main() -> None:
       roost preview --stack prod --offline  every resource `pulumi up` would create
       pulumi up --stack prod                (or: roost up --stack prod)
     """
-
-
-def _register() -> None:
-    import importlib
-
-    for module_name, attr in COMMANDS:
-        module = importlib.import_module(module_name)
-        main.add_command(getattr(module, attr))
-
-
-_register()

@@ -1,27 +1,16 @@
 """`roost train`, `roost models list|show` and `roost evaluate`: the learned models' lifecycle."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from placement.errors import InputError
-from placement.learned import registry
+from roost.cli.options import stage_printer
 from roost.output import console, money, print_json, table
 from roost.paths import models_dir
 
 cli_json = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-
-
-def stage_printer(label: str, enabled: bool | None = None):
-    """Training stages as lines on stderr for a person at a terminal; silent for pipelines."""
-    show = sys.stderr.isatty() if enabled is None else enabled
-
-    def emit(stage: str) -> None:
-        if show:
-            click.echo(f"{label}: {stage}", err=True)
-    return emit
 
 
 def _pct(x: float | None) -> str:
@@ -98,6 +87,7 @@ def models() -> None:
 @cli_json
 def models_list(as_json: bool) -> None:
     """Every model directory in the cache, newest first (ROOST_HOME/models)."""
+    from placement.learned import registry
     from roost.training import DEFAULT_POINTER
 
     root = models_dir()
@@ -138,6 +128,7 @@ def _default_version(pointer: Path) -> str | None:
 @cli_json
 def models_show(version: str | None, as_json: bool) -> None:
     """Verify one model (default: the default model) and show its manifest and scores."""
+    from placement.learned import registry
     from roost.training import DEFAULT_POINTER
 
     root = models_dir()

@@ -5,10 +5,9 @@ from pathlib import Path
 
 import click
 
-from roost.cli.options import json_option
+from roost.cli.options import json_option, services
 from roost.errors import GateFailed
 from roost.output import Progress, console, money, print_json, table
-from roost.preview import SHARED, offline_preview
 from roost.stackfile import find_project_dir
 
 
@@ -31,6 +30,8 @@ def preview(ctx: click.Context, stack: str, offline: bool, project_dir: str | No
 
     Without --offline, `pulumi preview` runs through the engine (needs the Pulumi CLI); its
     output streams to stderr and the change counts are printed (or returned with --json)."""
+    from roost.preview import SHARED, offline_preview
+
     directory = Path(project_dir) if project_dir else find_project_dir()
     if not offline:
         _engine_preview(ctx, directory.resolve(), stack, as_json)
@@ -74,7 +75,6 @@ def preview(ctx: click.Context, stack: str, offline: bool, project_dir: str | No
 
 
 def _engine_preview(ctx: click.Context, directory: Path, stack: str, as_json: bool) -> None:
-    from roost.cli.stack import services
     from roost.lifecycle import engine_preview
 
     runner = services(ctx).runner_factory(directory, stack)

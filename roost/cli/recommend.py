@@ -2,26 +2,15 @@ from __future__ import annotations
 
 import click
 
-from roost.cli.options import catalog_options, json_option, load_catalog_from
+from roost.cli.options import catalog_options, json_option, load_catalog_from, predictor_option, stage_printer
 from roost.output import console, money, print_json, table
-from roost.workflows import (
-    DEFAULT_PREDICTOR,
-    PREDICTORS,
-    load_checked_fleet,
-    predictor_for,
-    predictor_warnings,
-    recommend_fleet,
-)
 
 
 @click.command()
 @click.argument("fleet", type=click.Path(dir_okay=False))
 @json_option
 @catalog_options
-@click.option("--predictor", "predictor_kind", type=click.Choice(PREDICTORS), default=DEFAULT_PREDICTOR,
-              show_default=True,
-              help="learned: the LightGBM models (trained from the bundled history on first use, then cached); "
-                   "baseline: the physics heuristic.")
+@predictor_option
 @click.option("--model-dir", type=click.Path(file_okay=False, exists=True),
               help="Use this trained model directory (`roost models list`) instead of the default model.")
 @click.option("--explain/--no-explain", default=True,
@@ -30,7 +19,7 @@ from roost.workflows import (
 def recommend(fleet: str, as_json: bool, catalog_path: str | None, discounts: tuple[str, ...],
               predictor_kind: str, model_dir: str | None, explain: bool) -> None:
     """Recommend cloud, region, instance, purchase option and replicas for every model in FLEET."""
-    from roost.cli.learn import stage_printer
+    from roost.workflows import load_checked_fleet, predictor_for, predictor_warnings, recommend_fleet
 
     catalog = load_catalog_from(catalog_path, discounts)
     if model_dir and predictor_kind != "learned":

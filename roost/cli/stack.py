@@ -8,37 +8,29 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from history.versions import Provenance, VersionStore
-from placement.diff import ESTIMATE_FIELDS, ModelDiff, PlanDiff
-from roost import lifecycle
-from roost.cli.options import catalog_options, json_option, load_catalog_from
-from roost.engine import PulumiAutomationRunner, RunnerFactory
+from roost.cli.options import (
+    catalog_options,
+    json_option,
+    load_catalog_from,
+    predictor_option,
+    services,
+    stage_printer,
+)
 from roost.errors import BadInput
 from roost.output import Progress, console, money, print_json, signed_money, table
+from roost.paths import STORE_ENV
 from roost.stackfile import find_project_dir, validate_stack_name
 
-
-def _default_store(url: str, lock_timeout: float) -> VersionStore:
-    return VersionStore(url, lock_timeout=lock_timeout)
-
-
-@dataclass(frozen=True)
-class StackServices:
-    """What the stack commands touch outside the process; tests replace any of them."""
-
-    runner_factory: RunnerFactory = PulumiAutomationRunner.for_project
-    store_factory: Callable[[str, float], VersionStore] = _default_store
-    provenance: Callable[[Path], Provenance] = field(default=lifecycle.provenance)
-
-
-def services(ctx: click.Context) -> StackServices:
-    return ctx.find_object(StackServices) or StackServices()
+if TYPE_CHECKING:
+    from history.versions import VersionStore
+    from placement.diff import ModelDiff, PlanDiff
+    from roost import lifecycle
 
 
 @dataclass(frozen=True)
@@ -52,7 +44,7 @@ def stack_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
                       envvar="ROOST_LOCK_TIMEOUT",
                       help="Seconds to wait for another roost command on the same stack before refusing.")(fn)
-    fn = click.option("--store", "store_url", envvar=lifecycle.STORE_ENV, metavar="URL",
+    fn = click.option("--store", "store_url", envvar=STORE_ENV, metavar="URL",
                       help="Version store: a directory or s3://, gs://, az://, memory:// URL "
                            "[default: <project>/.roost/versions; env ROOST_VERSION_STORE].")(fn)
     fn = click.option("--project-dir", type=click.Path(file_okay=False, exists=True),
@@ -64,21 +56,12 @@ def stack_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _target(ctx: click.Context, stack: str, project_dir: str | None, store_url: str | None,
             lock_timeout: float) -> Target:
+    from roost import lifecycle
+
     validate_stack_name(stack)
     root = Path(project_dir).resolve() if project_dir else find_project_dir()
     store = services(ctx).store_factory(lifecycle.store_url(root, store_url), lock_timeout)
     return Target(project_dir=root, stack=stack, store=store)
-
-
-def _predictor_option() -> click.Option:
-    """`roost recommend`'s own --predictor option, so both commands share one default."""
-    from roost.cli.recommend import recommend
-
-    for param in recommend.params:
-        if isinstance(param, click.Option) and param.name == "predictor_kind":
-            return param
-    return click.Option(["--predictor", "predictor_kind"], default="baseline", show_default=True,
-                        help="baseline: the physics heuristic.")
 
 
 def _warn(lines: tuple[str, ...] | list[str]) -> None:
@@ -156,6 +139,7 @@ def _confirmer(yes: bool, what: str) -> Callable[[lifecycle.ApplyRequest], bool]
 @stack_options
 @json_option
 @catalog_options
+@predictor_option
 @click.option("--all", "show_all", is_flag=True, help="List unchanged models in the diff too.")
 @click.pass_context
 def plan(ctx: click.Context, fleet: str, stack: str, project_dir: str | None, store_url: str | None,
@@ -166,7 +150,7 @@ def plan(ctx: click.Context, fleet: str, stack: str, project_dir: str | None, st
     Records a version only when the decisions changed, and prints what changed against the
     current version and the monthly cost change. `pulumi up` (or `roost up`) deploys it.
     """
-    from roost.cli.learn import stage_printer
+    from roost import lifecycle
     from roost.workflows import load_checked_fleet, predictor_for, predictor_warnings
 
     target = _target(ctx, stack, project_dir, store_url, lock_timeout)
@@ -195,7 +179,6 @@ def plan(ctx: click.Context, fleet: str, stack: str, project_dir: str | None, st
         out.print(f"\nNext: pulumi up --stack {stack}   (or: roost up --stack {stack})")
 
 
-plan.params.append(_predictor_option())
 
 
 @click.command("versions")
@@ -205,6 +188,8 @@ plan.params.append(_predictor_option())
 def versions(ctx: click.Context, stack: str, project_dir: str | None, store_url: str | None, lock_timeout: float,
              as_json: bool) -> None:
     """Every version of a stack: when, why, what changed, what it costs, whether it was applied."""
+    from roost import lifecycle
+
     target = _target(ctx, stack, project_dir, store_url, lock_timeout)
     listing = lifecycle.list_versions(project_dir=target.project_dir, stack=target.stack, store=target.store)
     if as_json:
@@ -243,6 +228,9 @@ def diff(ctx: click.Context, a: str, b: str, stack: str, project_dir: str | None
     A and B are version numbers, `latest`, `applied` (last applied through roost) or
     `current` (what Pulumi.<stack>.yaml holds; the default for B).
     """
+    from placement.diff import ESTIMATE_FIELDS
+    from roost import lifecycle
+
     target = _target(ctx, stack, project_dir, store_url, lock_timeout)
     outcome = lifecycle.diff_versions(project_dir=target.project_dir, stack=target.stack, store=target.store, a=a, b=b)
     if as_json:
@@ -271,6 +259,8 @@ def rollback(ctx: click.Context, stack: str, project_dir: str | None, store_url:
     Redeploys the old decisions like any plan; it never imports an old state checkpoint (that
     would orphan live resources: see `roost state restore` for repairing a broken state).
     """
+    from roost import lifecycle
+
     target = _target(ctx, stack, project_dir, store_url, lock_timeout)
     confirm = _confirmer(yes, "rollback --apply") if apply_ else None
     runner = services(ctx).runner_factory(target.project_dir, target.stack) if apply_ else None
@@ -321,6 +311,8 @@ def up(ctx: click.Context, stack: str, project_dir: str | None, store_url: str |
     Refuses when Pulumi.<stack>.yaml does not hold the latest recorded version (edited by hand
     or left by an interrupted command). Needs the Pulumi CLI.
     """
+    from roost import lifecycle
+
     target = _target(ctx, stack, project_dir, store_url, lock_timeout)
     confirm = _confirmer(yes, "roost up")
     result = lifecycle.up_stack(project_dir=target.project_dir, stack=target.stack, store=target.store,
@@ -359,6 +351,8 @@ def restore(ctx: click.Context, stack: str, project_dir: str | None, store_url: 
     checkpoint are no longer tracked (they keep running and costing). Afterwards run
     `pulumi refresh` and `roost up`.
     """
+    from roost import lifecycle
+
     target = _target(ctx, stack, project_dir, store_url, lock_timeout)
     if not yes and not sys.stdin.isatty():
         raise BadInput("state restore overwrites Pulumi's state: pass --yes to confirm in a non-interactive session")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from history.versions import Provenance, VersionDraft, VersionStore
 from roost import lifecycle
 from roost.cli import main
-from roost.cli.stack import StackServices
+from roost.cli.options import StackServices
 from roost.engine import SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, FakeRunner
 from roost.stackfile import read_plan
 
