@@ -14,7 +14,7 @@ def signed_money(usd: float) -> str:
 
 
 def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f}%"
+    return "n/a" if value is None else f"{value:+.2f}%"
 
 
 def share(value: float | None) -> str:

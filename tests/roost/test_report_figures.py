@@ -54,7 +54,7 @@ def test_cost_change_markdown_carries_the_totals_and_each_changed_model():
     text = cost_change_markdown(cost_change(V1, V2, before_label="v1", after_label="v2"))
     assert "| Previous (v1) | $1,820.62 |" in text
     assert "| New (v2) | $1,890.70 |" in text
-    assert "**+$70.08 (+3.8%)**" in text
+    assert "**+$70.08 (+3.85%)**" in text
     assert "| a | risk | resized |" in text and "replicas 2 → 3" in text
     assert "| d | ops | removed |" in text and "-$70.08" in text
     assert "fast" not in text  # env values never appear, changed or not
