@@ -15,7 +15,6 @@ from placement.types import (
     CPU_ONLY_FRAMEWORKS,
     GPU_ONLY_FRAMEWORKS,
     AcceleratorPolicy,
-    Cloud,
     ModelSpec,
     Offering,
     Purchase,
@@ -194,7 +193,3 @@ def _scope(spec: ModelSpec, catalog: Catalog) -> _Scope:
             _SCOPES.clear()
         cached = _SCOPES[key] = _Scope(spec, catalog)
     return cached
-
-
-def clouds_label(clouds: tuple[Cloud, ...] | None) -> str:
-    return "[" + ", ".join(c.value for c in clouds) + "]" if clouds else "[any cloud]"

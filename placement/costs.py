@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from placement.plan import Deployment
 
-UNASSIGNED_TEAM = "(no team)"
+# The team of a model whose fleet entry names none: in cost summaries, budgets and the roost-team tag
+# alike (a valid tag/label value on every cloud), so a budget for it matches what is tagged.
+UNASSIGNED_TEAM = "unassigned"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from placement.costs import UNASSIGNED_TEAM
+
 HASH_LEN = 6
 
 # Cost-allocation keys on everything that takes tags or labels (lowercase: valid on all clouds).
@@ -27,7 +29,6 @@ TAG_MANAGED = "roost-managed"
 TAG_SPOT_POLICY = "roost-spot-policy"
 TAG_MONTHLY_USD = "roost-monthly-usd"
 REQUIRED_TAGS = (TAG_MODEL, TAG_TEAM, TAG_VERSION, TAG_STACK, TAG_MANAGED)
-UNASSIGNED_TEAM = "unassigned"
 UNVERSIONED = "unversioned"
 
 

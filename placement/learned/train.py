@@ -89,7 +89,7 @@ class TrainConfig:
     cv_max_rows: int = 150_000
     # The latency model's quantile: planned p95 errs on the slow side by this much. Measured on
     # two held-out seeds with the serving-curve anchor, 0.65 missed fewer SLOs than 0.8 (1.3 %
-    # against 1.5 %) at a lower p90 regret; 0.5 is cheaper still but misses 2-4 % (README).
+    # against 1.5 %) at a lower p90 regret; 0.5 is cheaper still but misses 2-4 % (docs/results.md).
     latency_quantile: float = 0.65
     # Extra hardware per training profile the slo_utilization model is taught on, and a cap
     # on all (profile, hardware) pairs (profiles are sampled, whole, above it).
