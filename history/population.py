@@ -29,6 +29,10 @@ class Family:
     input_tokens: tuple[int, ...] = ()
     output_tokens: tuple[int, ...] = ()
     accelerator: AcceleratorPolicy = AcceleratorPolicy.AUTO
+    # How much work a request is; None among the options = the task's default, unstated.
+    image_sizes: tuple[int | tuple[int, int] | None, ...] = (None,)
+    steps: tuple[int | None, ...] = (None,)
+    active_params: tuple[tuple[float, float], ...] = ()   # mixture of experts: (params, active)
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -43,13 +47,14 @@ FAMILIES: tuple[Family, ...] = (
            (50, 3000), (20, 150)),
     Family("image-classifier", Task.IMAGE_CLASSIFICATION, 0.10, (5.3, 11.7, 25.6, 86, 88, 307, 632),
            (("onnx", 0.3), ("pytorch", 0.3), ("tensorrt", 0.2), ("tensorflow", 0.1), ("openvino", 0.1)),
-           (("fp16", 0.5), ("fp32", 0.3), ("int8", 0.2)), (10, 2000), (30, 500)),
+           (("fp16", 0.5), ("fp32", 0.3), ("int8", 0.2)), (10, 2000), (30, 500),
+           image_sizes=(None, None, 224, 256, 384, 512)),
     Family("detector", Task.OBJECT_DETECTION, 0.07, (3.2, 11.2, 25.9, 43.7, 68.2, 218),
            (("pytorch", 0.4), ("tensorrt", 0.3), ("onnx", 0.3)), (("fp16", 0.6), ("fp32", 0.2), ("int8", 0.2)),
-           (5, 500), (50, 800)),
+           (5, 500), (50, 800), image_sizes=(None, None, 416, 640, 800, 1024, (800, 1333))),
     Family("segmenter", Task.IMAGE_SEGMENTATION, 0.04, (13, 42, 93, 308, 636),
            (("pytorch", 0.6), ("onnx", 0.2), ("tensorrt", 0.2)), (("fp16", 0.7), ("fp32", 0.3)),
-           (2, 200), (100, 2000)),
+           (2, 200), (100, 2000), image_sizes=(None, None, 256, 512, 768, 1024)),
     Family("embedder", Task.TEXT_EMBEDDING, 0.10, (22, 33, 110, 335, 568, 1500, 7000),
            (("pytorch", 0.35), ("onnx", 0.25), ("tensorrt", 0.15), ("triton", 0.15), ("tgi", 0.1)),
            (("fp16", 0.6), ("fp32", 0.2), ("int8", 0.2)), (20, 3000), (20, 300), input_tokens=(64, 128, 256, 512)),
@@ -72,14 +77,16 @@ FAMILIES: tuple[Family, ...] = (
            (("vllm", 0.6), ("tensorrt", 0.25), ("tgi", 0.15)),
            (("bf16", 0.35), ("fp8", 0.3), ("int8", 0.1), ("int4", 0.25)), (0.2, 15), (8000, 60000),
            input_tokens=(512, 1024, 2048, 4096), output_tokens=(128, 256, 512),
-           accelerator=AcceleratorPolicy.REQUIRED),
-    Family("llm-frontier", Task.LLM_GENERATION, 0.02, (141000, 180000, 405000),
+           accelerator=AcceleratorPolicy.REQUIRED, active_params=((46700, 12900),)),  # Mixtral 8x7B
+    Family("llm-frontier", Task.LLM_GENERATION, 0.02, (117000, 141000, 180000, 405000),
            (("vllm", 0.6), ("tensorrt", 0.4)), (("fp8", 0.6), ("int4", 0.3), ("bf16", 0.1)),
            (0.1, 5), (15000, 90000), input_tokens=(1024, 2048, 4096), output_tokens=(128, 256, 512),
-           accelerator=AcceleratorPolicy.REQUIRED),
+           accelerator=AcceleratorPolicy.REQUIRED,
+           active_params=((117000, 5100), (141000, 39000))),  # gpt-oss-120b, Mixtral 8x22B
     Family("diffusion", Task.TEXT_TO_IMAGE, 0.05, (860, 865, 2600, 3500, 12000),
            (("pytorch", 0.6), ("tensorrt", 0.3), ("onnx", 0.1)), (("fp16", 0.7), ("bf16", 0.2), ("fp8", 0.1)),
-           (0.1, 10), (3000, 60000), accelerator=AcceleratorPolicy.REQUIRED),
+           (0.1, 10), (3000, 60000), accelerator=AcceleratorPolicy.REQUIRED,
+           image_sizes=(None, 512, 768, 1024), steps=(None, 4, 20, 25, 30, 50)),
 )
 
 CLOUD_SCOPE = ((None, 0.80), ((Cloud.AWS,), 0.08), ((Cloud.GCP,), 0.05), ((Cloud.AZURE,), 0.03),
@@ -111,9 +118,21 @@ def sample_specs(n: int, *, seed: int) -> list[ModelSpec]:
     return specs
 
 
+def _work(rng: np.random.Generator, fam: Family, checkpoint: float, params: float
+          ) -> tuple[tuple[int, int] | None, int | None, float | None]:
+    """(image size, steps, active params) of one profile. Families that state none draw
+    nothing, so their profiles are what they were before these keys existed."""
+    size = fam.image_sizes[int(rng.integers(len(fam.image_sizes)))] if len(fam.image_sizes) > 1 else None
+    if isinstance(size, int):
+        size = (size, size)
+    steps = fam.steps[int(rng.integers(len(fam.steps)))] if len(fam.steps) > 1 else None
+    active = dict(fam.active_params).get(checkpoint)
+    return size, steps, round(active * params / checkpoint, 2) if active else None
+
+
 def _spec(rng: np.random.Generator, fam: Family, i: int) -> ModelSpec:
-    params = float(fam.params_millions[int(rng.integers(len(fam.params_millions)))])
-    params = round(params * float(np.exp(rng.normal(0.0, 0.05))), 2)  # fine-tunes, pruned heads
+    checkpoint = float(fam.params_millions[int(rng.integers(len(fam.params_millions)))])
+    params = round(checkpoint * float(np.exp(rng.normal(0.0, 0.05))), 2)  # fine-tunes, pruned heads
     framework = str(_pick(rng, fam.frameworks))
     precision = Precision(str(_pick(rng, fam.precisions)))
     input_tokens = int(rng.choice(fam.input_tokens)) if fam.input_tokens else None
@@ -139,11 +158,14 @@ def _spec(rng: np.random.Generator, fam: Family, i: int) -> ModelSpec:
         clouds = (cloud,)
         regions = (REGIONS[cloud][int(rng.integers(3))],)
     name = f"{fam.name}-{i:05d}"
+    size, steps, active = _work(rng, fam, checkpoint, params)
     return ModelSpec(
         name=name, task=fam.task, framework=framework, params_millions=params, precision=precision,
         memory_gib=memory, memory_gib_derived=derived, accelerator=fam.accelerator,
         image=f"registry.example.com/{fam.name}/{name}:1.{i % 7}.0",
-        load=Load(peak_rps=peak, mean_rps=mean, input_tokens=input_tokens, output_tokens=output_tokens),
+        load=Load(peak_rps=peak, mean_rps=mean, input_tokens=input_tokens, output_tokens=output_tokens,
+                  image_size=size, steps=steps),
+        active_params_millions=active,
         slo_p95_latency_ms=slo, spot=SpotPolicy(_pick(rng, SPOT_POLICY)),
         clouds=tuple(clouds) if clouds else None, regions=regions,
         min_replicas=int(rng.choice([1, 2, 2, 2, 3])), team=TEAMS[int(rng.integers(len(TEAMS)))],

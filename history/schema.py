@@ -32,6 +32,17 @@ Columns (ordered; units in the names or below):
     hours                      window length, > 0
     cost_usd                   what the window cost (instances × hours × price), ≥ 0
 
+Optional columns (a log may leave them out entirely; logs written before they existed
+still validate, and empty cells mean "the task's default"):
+
+    image_height, image_width  input image (output image for text-to-image) in pixels; image
+                               tasks only (fleet key load.image_size)
+    steps                      denoising steps; text-to-image only (load.steps)
+    active_params_millions     parameters active per token (mixture of experts); ≤ params_millions
+    gflops_per_request         explicit work per request, overriding every derivation
+    world_version              the calibrated world a simulated row was drawn from; empty in
+                               real logs (history.calibration)
+
 Files: ``.csv``, ``.csv.gz`` and ``.parquet`` (zstd); Parquet files carry the schema
 version in their metadata (``roost.log_schema_version``) and a newer one is refused.
 """
@@ -55,6 +66,7 @@ from history.atomic import atomic_write_bytes
 from placement.catalog import Catalog
 from placement.errors import InputError, did_you_mean
 from placement.types import Cloud, Precision, Purchase, Task
+from placement.workload import IMAGE_TASKS as WORKLOAD_IMAGE_TASKS
 from placement.workload import TEXT_TASKS
 
 LOG_SCHEMA_VERSION = 1
@@ -97,6 +109,16 @@ COLUMNS: dict[str, str] = {
     "hours": "float64",
     "cost_usd": "float64",
 }
+# Columns a log may omit (see the docstring); the simulator always writes them.
+EXTRA_COLUMNS: dict[str, str] = {
+    "image_height": "Int64",
+    "image_width": "Int64",
+    "steps": "Int64",
+    "active_params_millions": "float64",
+    "gflops_per_request": "float64",
+    "world_version": "str",
+}
+IMAGE_TASKS = frozenset(t.value for t in WORKLOAD_IMAGE_TASKS)
 # Columns that may be empty in a valid row (the rules below say when).
 OPTIONAL = frozenset({"input_tokens", "output_tokens", "accelerator", "achieved_rps_per_replica",
                       "p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "gpu_utilization",
@@ -108,8 +130,9 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "purchase": tuple(p.value for p in Purchase),
     "outcome": OUTCOMES,
 }
-NUMERIC = tuple(c for c, t in COLUMNS.items() if t in ("float64", "int64", "Int64"))
-INTEGER = tuple(c for c, t in COLUMNS.items() if t in ("int64", "Int64"))
+ALL_COLUMNS: dict[str, str] = {**COLUMNS, **EXTRA_COLUMNS}
+NUMERIC = tuple(c for c, t in ALL_COLUMNS.items() if t in ("float64", "int64", "Int64"))
+INTEGER = tuple(c for c, t in ALL_COLUMNS.items() if t in ("int64", "Int64"))
 # A recorded cost above this multiple of list price × replicas × hours is a unit mistake
 # (cents, per-month figures), not a negotiated or egress-inflated price.
 COST_LIST_PRICE_TOLERANCE = 10.0
@@ -203,7 +226,7 @@ def read_log(path: str | Path) -> pd.DataFrame:
 def coerce(frame: pd.DataFrame) -> pd.DataFrame:
     """Give every schema column its dtype where all its values parse; leave others as text."""
     out = frame.copy()
-    for column, dtype in COLUMNS.items():
+    for column, dtype in ALL_COLUMNS.items():
         if column not in out.columns:
             continue
         parsed, bad = _parse(out[column], dtype)
@@ -279,7 +302,7 @@ def write_log(df: pd.DataFrame, path: str | Path) -> None:
     """
     p = Path(path)
     kind = _format(p)
-    ordered = [c for c in COLUMNS if c in df.columns] + [c for c in df.columns if c not in COLUMNS]
+    ordered = [c for c in ALL_COLUMNS if c in df.columns] + [c for c in df.columns if c not in ALL_COLUMNS]
     frame = df[ordered]
     buffer = io.BytesIO()
     if kind == "parquet":
@@ -359,13 +382,13 @@ def validate(df: pd.DataFrame, *, source: str, catalog: Catalog,
     all_bad = np.zeros(n, dtype=bool)
     for column in COLUMNS:
         if column not in present:
-            hint = did_you_mean(column, [c for c in df.columns if c not in COLUMNS])
+            hint = did_you_mean(column, [c for c in df.columns if c not in ALL_COLUMNS])
             col.header.append((column, f"missing column{hint}"))
             all_bad[:] = True
 
     typed: dict[str, pd.Series] = {}
     empty: dict[str, np.ndarray] = {}
-    for column, dtype in COLUMNS.items():
+    for column, dtype in ALL_COLUMNS.items():
         if column not in present:
             continue
         raw = df[column].reset_index(drop=True)
@@ -381,7 +404,7 @@ def validate(df: pd.DataFrame, *, source: str, catalog: Catalog,
             numbers = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw.dtype) else raw
             frac = (numbers.notna() & (numbers.astype("float64") % 1 != 0)).to_numpy()
             col.add(frac & ~bad, column, "must be a whole number")
-        if column not in OPTIONAL:
+        if column not in OPTIONAL and column not in EXTRA_COLUMNS:
             col.add(empty[column], column, "is required")
 
     def num(c: str) -> np.ndarray:
@@ -480,6 +503,20 @@ def validate(df: pd.DataFrame, *, source: str, catalog: Catalog,
         if has(c):
             col.add(~np.isin(task, list(TOKEN_TASKS)) & ~empty[c] & np.isin(task, ENUMS["task"]), c,
                     lambda idx: [f"only applies to text, speech and LLM tasks, not {task[i]}" for i in idx])
+
+    # The work of a request, where the row states it.
+    for c in ("image_height", "image_width", "steps", "active_params_millions", "gflops_per_request"):
+        col.add(num(c) <= 0, c, "must be > 0")
+    known_task = np.isin(task, ENUMS["task"])
+    for c in ("image_height", "image_width"):
+        if has(c):
+            col.add(known_task & ~np.isin(task, list(IMAGE_TASKS)) & ~empty[c], c,
+                    lambda idx: [f"only applies to image tasks, not {task[i]}" for i in idx])
+    if has("steps"):
+        col.add(known_task & (task != Task.TEXT_TO_IMAGE.value) & ~empty["steps"], "steps",
+                lambda idx: [f"only applies to text-to-image, not {task[i]}" for i in idx])
+    col.add(num("active_params_millions") > num("params_millions"), "active_params_millions",
+            "must be ≤ params_millions")
 
     # Accelerator fields agree with each other.
     accel = txt("accelerator")
@@ -585,4 +622,5 @@ def _check_catalog(col: _Collector, catalog: Catalog, cloud: np.ndarray, region:
 
 def schema_summary() -> str:
     """The schema as JSON (for docs and `roost history schema`)."""
-    return json.dumps({"log_schema_version": LOG_SCHEMA_VERSION, "columns": COLUMNS}, indent=2)
+    return json.dumps({"log_schema_version": LOG_SCHEMA_VERSION, "columns": COLUMNS,
+                       "optional_columns": EXTRA_COLUMNS}, indent=2)

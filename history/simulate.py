@@ -48,10 +48,11 @@ import numpy as np
 import pandas as pd
 
 from history.population import REGIONS, sample_specs
-from history.schema import COLUMNS
+from history.schema import ALL_COLUMNS
 from history.world import (
     FRAMEWORK_FALLBACK,
     FRAMEWORKS,
+    WORK_COLUMNS,
     World,
     capacity,
     capacity_failure_prob,
@@ -104,7 +105,7 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     if specs is None:
         specs = sample_specs(int(np.clip(n_rows // ROWS_PER_PROFILE, 20, 10_000)), seed=seed)
     if n_rows == 0 or not specs:
-        return _frame({c: [] for c in COLUMNS})
+        return _frame({c: [] for c in ALL_COLUMNS})
     offerings = list(catalog.offerings)
     off = world.catalog_offerings
     n_prof, n_off = len(specs), len(offerings)
@@ -242,6 +243,8 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
         "observed_at": observed,
         **{c: profiles[c].to_numpy()[row_profile] for c in
            ("task", "framework", "params_millions", "precision", "memory_gib", "input_tokens", "output_tokens")},
+        **{c: profiles[c].to_numpy()[row_profile] for c in WORK_COLUMNS},
+        "world_version": np.full(n_rows, world.version, dtype=object),
         "cloud": off_rows["cloud"].to_numpy(),
         "region": off_rows["region"].to_numpy(),
         "instance_type": np.array([o.instance_type for o in offerings], dtype=object)[row_offering],
@@ -281,14 +284,14 @@ def _round_sig(values: np.ndarray, digits: int = 6) -> np.ndarray:
 
 def _frame(data: dict) -> pd.DataFrame:
     frame = pd.DataFrame(data)
-    for column, dtype in COLUMNS.items():
+    for column, dtype in ALL_COLUMNS.items():
         if column == "observed_at":
             frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
         elif dtype == "Int64":
             frame[column] = pd.array(pd.to_numeric(frame[column]), dtype="Int64")
         else:
             frame[column] = frame[column].astype(dtype)
-    return frame[list(COLUMNS)]
+    return frame[list(ALL_COLUMNS)]
 
 
 def _policy_weights(specs: list[ModelSpec], offerings: list, rng: np.random.Generator

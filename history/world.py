@@ -81,6 +81,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from placement import features as F
 from placement.catalog import Catalog
 from placement.errors import InputError
 from placement.sizing import INTERRUPTION_RATE_BY_BUCKET, INTERRUPTION_RATE_UNKNOWN
@@ -109,7 +110,7 @@ WORK_TOKENS = {"tabular": 1.0, "recommendation": 128.0, "image-classification": 
 ACTIVATION_BYTES = {"tabular": 1e6, "recommendation": 5e6, "image-classification": 30e6,
                     "object-detection": 150e6, "image-segmentation": 300e6, "text-embedding": 8e6,
                     "text-classification": 4e6, "speech-recognition": 100e6, "llm-generation": 0.0,
-                    "text-to-image": 1.5e9}
+                    "text-to-image": 0.4e9}  # memory-efficient attention: SDXL at 1024² ≈ 8 GB
 # Host CPU work per request on the GPU path (decode, resize, tokenise, encode), ms·vCPU.
 HOST_CPU_MS = {"tabular": 0.2, "recommendation": 0.5, "image-classification": 4.0,
                "object-detection": 8.0, "image-segmentation": 10.0, "text-embedding": 0.3,
@@ -229,6 +230,41 @@ HOST_OS_GIB = 1.0
 HOST_MEMORY_USABLE = 0.92
 HOST_SIGMA = 0.30
 
+# --- the calibrated constants -----------------------------------------------------------------
+@dataclass(frozen=True)
+class WorldParams:
+    """The world's free constants, as ``roost calibrate`` fits them to public benchmarks.
+
+    Multipliers on the whiteboard figures above (1 = as written): compute and bandwidth
+    efficiency per GPU generation, work per request per task, CPU rates. One frozen object,
+    so a shifted world (faster GPUs, other prices) is ``dataclasses.replace`` of it.
+    ``version`` names the calibration it came from and is written into every simulated row.
+    """
+
+    version: str = "uncalibrated"
+    compute: tuple[tuple[str, float], ...] = ()     # GPU generation → × MFU
+    bandwidth: tuple[tuple[str, float], ...] = ()   # GPU generation → × bandwidth efficiency
+    work: tuple[tuple[str, float], ...] = ()        # task → × work per request
+    cpu_rate: float = 1.0                           # × per-vCPU GFLOP/s of every CPU generation
+
+    def of(self, table: str, key: str) -> float:
+        return dict(getattr(self, table)).get(key, 1.0)
+
+    def to_dict(self) -> dict:
+        return {"version": self.version, "compute": dict(self.compute), "bandwidth": dict(self.bandwidth),
+                "work": dict(self.work), "cpu_rate": self.cpu_rate}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> WorldParams:
+        def pairs(name: str) -> tuple[tuple[str, float], ...]:
+            return tuple(sorted((str(k), float(v)) for k, v in (data.get(name) or {}).items()))
+        return cls(version=str(data.get("version", "uncalibrated")), compute=pairs("compute"),
+                   bandwidth=pairs("bandwidth"), work=pairs("work"), cpu_rate=float(data.get("cpu_rate", 1.0)))
+
+
+UNCALIBRATED = WorldParams()
+
+
 # --- spot and capacity risk ------------------------------------------------------------------
 # Priors for clouds that publish no per-type interruption data (fraction interrupted per month).
 SPOT_PRIOR = {Cloud.GCP.value: {"cpu": 0.10, "small": 0.15, "large": 0.25, "scarce": 0.30},
@@ -246,6 +282,8 @@ REGION_SPEED_SIGMA = 0.04
 
 PROFILE_COLUMNS = ("task", "framework", "params_millions", "precision", "memory_gib", "input_tokens",
                    "output_tokens", "slo_p95_latency_ms")
+# Optional: how much work a request is (absent: the task's default; placement.workload).
+WORK_COLUMNS = F.WORK_COLUMNS
 OFFERING_KEY = ("cloud", "region", "instance_type", "accelerator", "accelerator_count")
 
 
@@ -330,10 +368,19 @@ class World:
     from); the simulator's own seed only drives sampling.
     """
 
-    def __init__(self, catalog: Catalog, *, seed: int = 0) -> None:
+    def __init__(self, catalog: Catalog, *, seed: int = 0, params: WorldParams | None = None) -> None:
         self.catalog = catalog
         self.seed = seed
+        if params is None:
+            from history.calibration import bundled_world_params  # the bundled calibration
+
+            params = bundled_world_params()
+        self.params = params
         self._speed_cache: dict[str, float] = {}
+
+    @property
+    def version(self) -> str:
+        return self.params.version
 
     # -- public API -------------------------------------------------------------------------
     def truth(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
@@ -424,6 +471,7 @@ class World:
             gpu = o.gpu
             over = FAMILY_GPU_OVERRIDES.get(o.family, {})
             gen = GPU_GENERATIONS.get(gpu.architecture, GPU_GENERATION_FALLBACK) if gpu else None
+            arch = gpu.architecture if gpu else ""
             cpu_name = CPU_FAMILY_GENERATION.get(o.family, "arm" if o.arch == "arm64" else "x86")
             cpu_gen = CPU_GENERATIONS[cpu_name]
             gpu_class = GPU_CLASS.get(o.accelerator or "", "small") if o.has_gpu else "cpu"
@@ -439,12 +487,13 @@ class World:
                 "gpu_fp16_tflops": float(over.get("fp16_tflops", gpu.fp16_tflops or gpu.fp32_tflops)) if gpu else 0.0,
                 "gpu_fp32_tflops": float(over.get("fp32_tflops", gpu.fp32_tflops)) if gpu else 0.0,
                 "gpu_int8_tops": float(gpu.int8_tops) if gpu and gpu.int8_tops else np.nan,
-                "gpu_mfu": gen.mfu if gen else 0.0,
+                "gpu_mfu": gen.mfu * self.params.of("compute", arch) if gen else 0.0,
+                "gpu_bw_eff": self.params.of("bandwidth", arch) if gen else 0.0,
                 "gpu_bf16": bool(gen.bf16) if gen else False,
                 "gpu_fp8": bool(gen.fp8) if gen else False,
                 "nvlink": bool(gpu and gpu.name in NVLINK_GPUS),
                 "cpu_arm": o.arch == "arm64",
-                "cpu_gflops": cpu_gen.gflops, "cpu_int8": cpu_gen.int8, "cpu_bf16": cpu_gen.bf16,
+                "cpu_gflops": cpu_gen.gflops * self.params.cpu_rate, "cpu_int8": cpu_gen.int8, "cpu_bf16": cpu_gen.bf16,
                 "cpu_fp16": cpu_gen.fp16, "cpu_dram_gbps": cpu_gen.dram_gbps,
                 "spot_bucket": o.spot_interruption_bucket or "",
                 "has_spot": o.spot_price_hour_usd is not None,
@@ -465,7 +514,7 @@ class World:
 
     # -- physics ---------------------------------------------------------------------------------
     def service_model(self, profiles: pd.DataFrame, offerings: pd.DataFrame) -> ServiceModel:
-        return service_model(profiles, offerings)
+        return service_model(profiles, offerings, self.params)
 
 
 def _key(cloud: str, region: str, instance_type: str, accelerator: str | None, count: float) -> str:
@@ -483,6 +532,7 @@ def profile_frame(profiles: Sequence[ModelProfile]) -> pd.DataFrame:
         "input_tokens": [np.nan if p.input_tokens is None else float(p.input_tokens) for p in profiles],
         "output_tokens": [np.nan if p.output_tokens is None else float(p.output_tokens) for p in profiles],
         "slo_p95_latency_ms": [p.slo_p95_latency_ms for p in profiles],
+        **{name: [F.work_values(p)[name] for p in profiles] for name in WORK_COLUMNS},
     })
 
 
@@ -502,15 +552,25 @@ def _fw_table(attr: str) -> np.ndarray:
     return np.array([float(getattr(FRAMEWORKS[f], attr)) for f in FRAMEWORK_NAMES])
 
 
+def _optional(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """An optional profile column (``WORK_COLUMNS``) as floats; NaN where absent, empty or ≤ 0."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    values = _num(frame, column)
+    return np.where(values > 0, values, np.nan)
+
+
 def _num(frame: pd.DataFrame, column: str) -> np.ndarray:
     return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def service_model(profiles: pd.DataFrame, off: pd.DataFrame) -> ServiceModel:
+def service_model(profiles: pd.DataFrame, off: pd.DataFrame, world_params: WorldParams = UNCALIBRATED
+                  ) -> ServiceModel:
     """Queueing parameters of every (profile row, offering row) pair, row by row.
 
     Per-row scalars first; then the (rows × batch options) arrays of each path only for
-    the rows that take that path.
+    the rows that take that path. ``off`` already carries ``world_params``' hardware multipliers
+    (``World.offering_frame``); the work multipliers apply here.
     """
     n = len(profiles)
     task = _codes(profiles["task"], TASKS, "task")
@@ -534,15 +594,24 @@ def service_model(profiles: pd.DataFrame, off: pd.DataFrame) -> ServiceModel:
     bpp_table = np.array([BYTES_PER_PARAM[Precision(p)] for p in PRECISIONS])
     int4 = precision == PRECISIONS.index("int4")
     bpp = bpp_table[precision] * np.where(int4, 1.06, 1.0)  # int4 group scales
-    weights = params * bpp
+    weights = params * bpp                  # what memory holds
+    # A mixture of experts holds every expert but runs (and streams) the active ones.
+    active = np.fmin(_optional(profiles, "active_params_millions") * 1e6, params)
+    active = np.where(np.isnan(active), params, active)
 
-    # Work per request.
-    work_tokens = np.where(is_text | is_llm | is_speech, in_tok, _table(WORK_TOKENS, TASKS)[task])
-    enc_params = np.where(is_speech, params / 2, np.where(is_reco, np.minimum(params * 0.05, 5e7), params))
-    flops = 2.0 * enc_params * work_tokens
+    # Work per request: tokens (or the image's pixels and steps) × the calibrated work factor.
+    task_names = profiles["task"].to_numpy(dtype=object)
+    height, width = _optional(profiles, "image_height"), _optional(profiles, "image_width")
+    pixels = F.work_scale(task_names, height, width, np.full(n, np.nan))   # activations follow the image
+    scale = F.work_scale(task_names, height, width, _optional(profiles, "steps"))
+    work_factor = np.array([world_params.of("work", t) for t in TASKS])[task]
+    work_tokens = np.where(is_text | is_llm | is_speech, in_tok, _table(WORK_TOKENS, TASKS)[task] * scale)
+    enc_params = np.where(is_speech, active / 2, np.where(is_reco, np.minimum(active * 0.05, 5e7), active))
+    gflops = _optional(profiles, "gflops_per_request")
+    flops = np.where(np.isnan(gflops), 2.0 * enc_params * work_tokens * work_factor, gflops * 1e9)
     dec_tokens = np.where(generative, out_tok, 0.0)
-    dec_params = np.where(is_speech, params / 2, params)
-    dec_weights = np.where(is_speech, weights / 2, weights)
+    dec_params = np.where(is_speech, active / 2, active)
+    dec_weights = dec_params * bpp
     extra_bytes = np.where(is_reco, RECOMMENDATION_GATHER_BYTES, 0.0)
 
     # Transformer shape: params ≈ 12·L·d², d ≈ 128·L.
@@ -555,7 +624,7 @@ def service_model(profiles: pd.DataFrame, off: pd.DataFrame) -> ServiceModel:
     kv_seq_avg = kv_per_token * (in_tok + out_tok / 2)
 
     layers = np.maximum(4.0, np.cbrt(params / 1e6) * _table(LAYER_FACTOR, TASKS, LAYER_FACTOR_DEFAULT)[task])
-    act_bytes = _table(ACTIVATION_BYTES, TASKS)[task] * np.sqrt(np.maximum(params, 1e6) / 1e8)
+    act_bytes = _table(ACTIVATION_BYTES, TASKS)[task] * np.sqrt(np.maximum(params, 1e6) / 1e8) * pixels
     act_bytes = np.where(is_text, act_bytes * in_tok / 128.0, act_bytes)
 
     fw_gpu = _fw_table("gpu")[fw] > 0
@@ -651,6 +720,7 @@ def _gpu_path(off: pd.DataFrame, fw: np.ndarray, precision: np.ndarray, weights:
     compute = np.maximum(peak * 1e9 * off["gpu_mfu"].to_numpy(dtype=float) * _fw_table("gpu_eff")[fw]
                          * share * tp_scale, 1e-9)                                   # FLOPs per ms
     bandwidth = np.maximum(off["gpu_bandwidth_gbps"].to_numpy(dtype=float) * 1e6 * _fw_table("bw_eff")[fw]
+                           * off["gpu_bw_eff"].to_numpy(dtype=float)
                            * quant_bw * share * tp_scale, 1e-9)                     # bytes per ms
 
     fill = layers * _fw_table("launch_ms")[fw]

@@ -57,6 +57,10 @@ CPU_ONLY = "none"  # accelerator category of offerings without a GPU
 OFFERING_KEY = ("cloud", "region", "instance_type", "accelerator", "accelerator_count")
 PROFILE_COLUMNS = ("task", "framework", "params_millions", "precision", "memory_gib", "input_tokens",
                    "output_tokens", "slo_p95_latency_ms")
+# Optional profile columns saying how much work a request is (fleet keys load.image_size,
+# load.steps, active_params_millions, gflops_per_request). Logs written before them lack
+# them: absent or empty means the task's default (``placement.workload``).
+WORK_COLUMNS = ("image_height", "image_width", "steps", "active_params_millions", "gflops_per_request")
 # Offering columns the features read (beyond the key); the catalog provides them.
 OFFERING_COLUMNS = ("family", "arch", "vcpus", "host_memory_gib", "gpu_memory_gib", "gpu_bandwidth_gbps",
                     "gpu_fp16_tflops", "gpu_fp32_tflops", "gpu_int8_tops", "price_hour_usd",
@@ -311,13 +315,24 @@ def profile_columns(profile: ModelProfile) -> dict[str, np.ndarray]:
         "input_tokens": np.array([np.nan if profile.input_tokens is None else profile.input_tokens], dtype=float),
         "output_tokens": np.array([np.nan if profile.output_tokens is None else profile.output_tokens], dtype=float),
         "slo_p95_latency_ms": np.array([profile.slo_p95_latency_ms], dtype=float),
+        **{name: np.array([value], dtype=float) for name, value in work_values(profile).items()},
     }
+
+
+def work_values(profile: ModelProfile) -> dict[str, float]:
+    """A profile's ``WORK_COLUMNS`` (NaN where it does not say)."""
+    height, width = profile.image_size or (np.nan, np.nan)
+    return {"image_height": float(height), "image_width": float(width),
+            "steps": np.nan if profile.steps is None else float(profile.steps),
+            "active_params_millions": np.nan if profile.active_params_millions is None
+            else float(profile.active_params_millions),
+            "gflops_per_request": np.nan if profile.gflops_per_request is None else float(profile.gflops_per_request)}
 
 
 def profiles_columns(profiles: Sequence[ModelProfile]) -> dict[str, np.ndarray]:
     """Raw columns of many profiles, a row each: ``profile_columns`` stacked."""
     each = [profile_columns(p) for p in profiles]
-    return {name: np.concatenate([cols[name] for cols in each]) for name in PROFILE_COLUMNS}
+    return {name: np.concatenate([cols[name] for cols in each]) for name in (*PROFILE_COLUMNS, *WORK_COLUMNS)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -325,6 +340,7 @@ def profiles_columns(profiles: Sequence[ModelProfile]) -> dict[str, np.ndarray]:
 
 _TASK_TOKENS = {t.value: v for t, v in workload.TASK_TOKENS.items()}
 _DEFAULT_INPUT = {t.value: float(v) for t, v in workload.DEFAULT_INPUT_TOKENS.items()}
+_DEFAULT_SIDE = {t.value: float(v) for t, v in workload.DEFAULT_IMAGE_SIZE.items()}
 _BYTES = {p.value: v for p, v in BYTES_PER_PARAM.items()}
 _LOW_PRECISION = (Precision.INT8.value, Precision.FP8.value, Precision.INT4.value)
 KV_LAYER_WIDTH_PER_PARAM_23 = 0.037
@@ -345,14 +361,52 @@ def _isin(values: np.ndarray, wanted: Sequence[str]) -> np.ndarray:
     return np.isin(values, wanted)
 
 
+def _given(cols: Mapping[str, np.ndarray], name: str) -> np.ndarray:
+    """A ``WORK_COLUMNS`` value per row, NaN where absent, empty or not positive."""
+    value = cols.get(name)
+    if value is None:
+        return np.full(np.shape(cols["params_millions"]), np.nan)
+    value = np.asarray(value, dtype=float)
+    return np.where(value > 0, value, np.nan)
+
+
+def work_scale(task: np.ndarray, height: np.ndarray, width: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """``workload.work_scale`` over arrays: work relative to the task's default image and steps."""
+    task = task.astype(str)
+    side = _lookup(task, _DEFAULT_SIDE)
+    pixels = np.where(np.isnan(height) | np.isnan(width) | np.isnan(side), 1.0, height * width / side**2)
+    t2i = task == Task.TEXT_TO_IMAGE.value
+    return pixels * np.where(t2i & ~np.isnan(steps), steps / workload.DEFAULT_STEPS, 1.0)
+
+
+def request_work(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What one request costs, from the profile columns (``workload.prefill_flops`` over arrays).
+
+    ``tokens_in`` are the tokens the parallel pass sees (the KV cache holds them),
+    ``work_tokens`` the compute-equivalent ones (FLOPs / 2 · active params), ``active``
+    the parameters each token passes through and ``flops`` the parallel pass's FLOPs.
+    """
+    task = np.asarray(cols["task"]).astype(str)
+    scale = work_scale(task, _given(cols, "image_height"), _given(cols, "image_width"), _given(cols, "steps"))
+    tokens_in, tokens_out = effective_tokens(task, cols["input_tokens"], cols["output_tokens"], scale)
+    params = np.asarray(cols["params_millions"], dtype=float) * 1e6
+    active = _given(cols, "active_params_millions") * 1e6
+    active = np.where(np.isnan(active), params, np.minimum(active, params))
+    gflops = _given(cols, "gflops_per_request")
+    flops = np.where(np.isnan(gflops), 2.0 * active * tokens_in, gflops * 1e9)
+    return {"tokens_in": tokens_in, "tokens_out": tokens_out, "params": params, "active": active,
+            "flops": flops, "work_tokens": flops / np.maximum(2.0 * active, 1.0)}
+
+
 def effective_tokens(task: np.ndarray, input_tokens: np.ndarray, output_tokens: np.ndarray,
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Tokens a request pushes through the network, as ``workload.input_tokens``/``output_tokens``."""
+                     scale: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens a request pushes through the network, as ``workload.input_tokens``/``output_tokens``
+    (``scale``: the work relative to the task's default image size and steps)."""
     task = task.astype(str)
     text = _isin(task, [t.value for t in workload.TEXT_TASKS])
     default_in = _lookup(task, _DEFAULT_INPUT)
     given_in = np.where(np.isnan(input_tokens) | (input_tokens <= 0), default_in, input_tokens)
-    tokens_in = np.where(text, given_in, _lookup(task, _TASK_TOKENS))
+    tokens_in = np.where(text, given_in, _lookup(task, _TASK_TOKENS) * scale)
     llm = task == Task.LLM_GENERATION.value
     speech = task == Task.SPEECH_RECOGNITION.value
     given_out = np.where(np.isnan(output_tokens) | (output_tokens <= 0), np.nan, output_tokens)
@@ -372,10 +426,11 @@ def tflops_at_precision(precision: np.ndarray, fp16: np.ndarray, fp32: np.ndarra
 
 def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Roofline quantities per row: the baseline heuristic's arithmetic over arrays."""
-    tokens_in, tokens_out = effective_tokens(cols["task"], cols["input_tokens"], cols["output_tokens"])
-    params = cols["params_millions"] * 1e6
-    weight_bytes = params * _lookup(cols["precision"], _BYTES)
-    flops = 2.0 * params * tokens_in
+    work = request_work(cols)
+    tokens_in, tokens_out, params, flops = work["tokens_in"], work["tokens_out"], work["params"], work["flops"]
+    bytes_per_param = _lookup(cols["precision"], _BYTES)
+    weight_bytes = params * bytes_per_param              # what memory holds
+    active_bytes = work["active"] * bytes_per_param      # what each decode step streams
     count = cols["accelerator_count"]
     has_gpu = count > 0
     # Fractional counts are vGPU slices: a share of one GPU, with no parallelism penalty.
@@ -387,15 +442,15 @@ def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
     with np.errstate(divide="ignore", invalid="ignore"):
         ideal_compute_ms = flops / (tflops * parallel * 1e12) * 1e3
-        ideal_decode_ms = tokens_out * weight_bytes / (bandwidth * parallel * 1e9) * 1e3
+        ideal_decode_ms = tokens_out * active_bytes / (bandwidth * parallel * 1e9) * 1e3
         prefill_ms = flops / (tflops * parallel * baseline.GPU_MFU * 1e12) * 1e3
-        step_ms = weight_bytes / (bandwidth * 1e9 * parallel * baseline.GPU_BANDWIDTH_EFFICIENCY) * 1e3
+        step_ms = active_bytes / (bandwidth * 1e9 * parallel * baseline.GPU_BANDWIDTH_EFFICIENCY) * 1e3
         gpu_service = np.where(llm, prefill_ms + tokens_out * step_ms,
                                np.maximum(prefill_ms * baseline.BATCH, 1.0))
         cpu_speed = np.where(_isin(cols["precision"].astype(str), (Precision.INT8.value, Precision.INT4.value)),
                              2.0, 1.0)
         cpu_ms = flops / (baseline.CPU_GFLOPS_PER_VCPU * 1e9 * cpu_speed * 2.0) * 1e3 + baseline.CPU_OVERHEAD_MS
-        cpu_ms = cpu_ms + np.where(llm, tokens_out * weight_bytes / 10e9 * 1e3, 0.0)
+        cpu_ms = cpu_ms + np.where(llm, tokens_out * active_bytes / 10e9 * 1e3, 0.0)
         cpu_ideal_ms = flops / (baseline.CPU_GFLOPS_PER_VCPU * 1e9 * cpu_speed) * 1e3
         service_ms = np.where(has_gpu, gpu_service, cpu_ms)
         concurrency = np.where(has_gpu, float(baseline.BATCH), np.maximum(1.0, cols["vcpus"] / 2.0))
@@ -414,14 +469,15 @@ def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         # 0.037 · params^(2/3) for common transformer shapes (Llama-7B: 32 · 4096; 70B: 80 · 8192).
         weight_gib = weight_bytes / workload.GIB
         headroom = usable - weight_gib
-        kv_gib = 2.0 * KV_LAYER_WIDTH_PER_PARAM_23 * params ** (2.0 / 3.0) * 2.0 * (tokens_in + tokens_out) / workload.GIB
+        kv_gib = 2.0 * KV_LAYER_WIDTH_PER_PARAM_23 * work["active"] ** (2.0 / 3.0) * 2.0 * (tokens_in + tokens_out) \
+            / workload.GIB
         sequences = np.where(llm, np.maximum(headroom, 0.0) / np.maximum(kv_gib, 1e-9), np.nan)
-        stream_ms = weight_bytes / (bandwidth * 1e9 * parallel) * 1e3
+        stream_ms = active_bytes / (bandwidth * 1e9 * parallel) * 1e3
         batch = np.clip(np.nan_to_num(sequences, nan=1.0), 1.0, MAX_DECODE_BATCH)
         decode_rps = np.where(llm & has_gpu, batch / (np.maximum(tokens_out, 1.0) * stream_ms) * 1e3, np.nan)
         intensity = (flops / np.maximum(weight_bytes, 1.0)) / (tflops * 1e12 / (bandwidth * 1e9))
         vcpus_per_gpu = np.where(has_gpu, cols["vcpus"] / np.maximum(count, 1e-9), np.nan)
-        roofline = gpu_roofline(cols, tokens_in, tokens_out, weight_bytes, tflops)
+        roofline = gpu_roofline(cols, work, weight_bytes, active_bytes, tflops)
         slots = roofline.pop("roofline_request_slots")
         saturation = concurrency / (service_ms / 1e3)
     return {
@@ -439,7 +495,7 @@ def physics(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         "log_batched_decode_rps": np.log10(np.maximum(decode_rps, 1e-9)),
         "arithmetic_intensity_ratio": np.where(has_gpu, intensity, np.nan),
         "vcpus_per_gpu": vcpus_per_gpu,
-        "input_tokens_eff": tokens_in,
+        "input_tokens_eff": work["work_tokens"],
         "output_tokens_eff": tokens_out,
         "gpu_tflops_at_precision": tflops,
         "log_ideal_compute_ms": np.log10(np.where(has_gpu, ideal_compute_ms, cpu_ideal_ms) + 1e-6),
@@ -484,12 +540,14 @@ GENERATIVE_TASKS = (Task.LLM_GENERATION.value, Task.SPEECH_RECOGNITION.value)
 ROOFLINE_BATCH_COLUMNS = tuple(f"roofline_batch_{int(b)}_ms" for b in ROOFLINE_BATCHES)
 
 
-def gpu_roofline(cols: Mapping[str, np.ndarray], tokens_in: np.ndarray, tokens_out: np.ndarray,
-                 weight_bytes: np.ndarray, tflops: np.ndarray) -> dict[str, np.ndarray]:
+def gpu_roofline(cols: Mapping[str, np.ndarray], work: Mapping[str, np.ndarray], weight_bytes: np.ndarray,
+                 active_bytes: np.ndarray, tflops: np.ndarray) -> dict[str, np.ndarray]:
     """Saturation throughput (rps per instance) of the best batch on a GPU instance, and how
     it gets there (batch, batch time, tensor-parallel group, copies, requests in flight).
-    NaN for CPU rows, except the request slots, which ``physics`` replaces there."""
-    params = cols["params_millions"] * 1e6
+    NaN for CPU rows, except the request slots, which ``physics`` replaces there.
+    ``work`` is ``request_work`` of the rows; memory holds ``weight_bytes``, each pass
+    streams ``active_bytes`` (they differ for a mixture of experts)."""
+    tokens_in, tokens_out, params = work["tokens_in"], work["tokens_out"], work["active"]
     count = np.nan_to_num(np.asarray(cols["accelerator_count"], dtype=float))
     has_gpu = count > 0
     share = np.clip(count, 1e-9, 1.0)  # a vGPU slice has a share of one GPU's memory and speed
@@ -516,8 +574,8 @@ def gpu_roofline(cols: Mapping[str, np.ndarray], tokens_in: np.ndarray, tokens_o
                            * ROOFLINE_BANDWIDTH_EFFICIENCY * scale, 1e-9)                # bytes per ms
     fixed = ROOFLINE_BATCH_OVERHEAD_MS + ROOFLINE_LAUNCH_MS_PER_LAYER * 2.0 * np.cbrt(np.maximum(params, 1e6) / 1e6)
     b = ROOFLINE_BATCHES[None, :]
-    flops = (2.0 * params * tokens_in)[:, None]
-    stream = (weight_bytes / bandwidth)[:, None]
+    flops = work["flops"][:, None]
+    stream = (active_bytes / bandwidth)[:, None]
     # Non-generative: one pass streams the weights once and computes the whole batch.
     one_pass = fixed[:, None] + np.maximum(b * flops / compute[:, None], stream)
     # Generation (continuous batching): every sequence's prefill, then one step per output token
@@ -624,6 +682,13 @@ def matrix(features: Mapping[str, np.ndarray], names: Sequence[str], missing_ok:
     return out
 
 
+def work_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``WORK_COLUMNS`` of log rows as floats, NaN where absent (logs older than those columns)."""
+    n = len(frame)
+    return {name: pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            if name in frame.columns else np.full(n, np.nan) for name in WORK_COLUMNS}
+
+
 def log_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Raw columns of joined log rows (see ``join_offerings``), as arrays.
 
@@ -633,6 +698,7 @@ def log_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """
     cols = {name: frame[name].to_numpy() for name in (*PROFILE_COLUMNS, *OFFERING_KEY, *OFFERING_COLUMNS)}
     cols["purchase"] = frame["purchase"].to_numpy()
+    cols.update(work_columns(frame))
     for name in ("params_millions", "memory_gib", "input_tokens", "output_tokens", "slo_p95_latency_ms",
                  "accelerator_count"):
         cols[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)

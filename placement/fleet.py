@@ -26,7 +26,7 @@ from placement.types import (
     SpotPolicy,
     Task,
 )
-from placement.workload import TEXT_TASKS, derived_memory_gib
+from placement.workload import IMAGE_TASKS, MAX_IMAGE_SIDE, MAX_STEPS, TEXT_TASKS, derived_memory_gib
 
 FLEET_VERSION = 1
 NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
@@ -35,6 +35,11 @@ SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$")
 TOKEN_TASKS = TEXT_TASKS | {Task.SPEECH_RECOGNITION}
 
 Positive = Annotated[float, Field(gt=0)]
+
+
+def _pixel_count(value: object) -> bool:
+    # Strict: a YAML ``true``, ``224.5`` or ``"224"`` is a mistake, not a size.
+    return type(value) is int and 0 < value <= MAX_IMAGE_SIDE
 
 
 class _Strict(BaseModel):
@@ -46,6 +51,22 @@ class LoadModel(_Strict):
     mean_rps: Positive | None = None
     input_tokens: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
     output_tokens: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
+    # How much work a request is (docs/fleet-file.md): a square side or [height, width] in pixels,
+    # and denoising steps. Absent, the task's typical model is assumed (placement.workload).
+    image_size: tuple[int, int] | None = None
+    steps: Annotated[int, Field(strict=True, gt=0, le=MAX_STEPS)] | None = None
+
+    @field_validator("image_size", mode="before")
+    @classmethod
+    def _image_size(cls, v: object) -> tuple[int, int] | None:
+        # One message for every wrong shape (pydantic's union errors would give two lines).
+        if v is None:
+            return None
+        sides = v if isinstance(v, list) else [v]
+        if len(sides) != 2 and isinstance(v, list) or not all(_pixel_count(s) for s in sides):
+            raise ValueError(f"must be a side in pixels (224) or [height, width] ([800, 1333]), "
+                             f"whole numbers from 1 to {MAX_IMAGE_SIDE}; got {v!r}")
+        return (sides[0], sides[-1])
 
 
 class SloModel(_Strict):
@@ -70,6 +91,8 @@ class ModelEntry(_Strict):
     max_replicas: Annotated[int, Field(ge=1, le=10000)] | None = None
     team: Annotated[str, Field(max_length=63, pattern=r"^[a-z0-9][a-z0-9_-]*$")] | None = None
     budget_monthly_usd: Positive | None = None
+    active_params_millions: Positive | None = None   # mixture of experts: parameters per token
+    gflops_per_request: Positive | None = None       # overrides every derivation of the work
     # Additions beyond the v1 contract; optional, with defaults.
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     health_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.-]*$", max_length=200)] = "/health"
@@ -269,6 +292,13 @@ def _cross_field(e: ModelEntry) -> list[str]:
     if e.task is not Task.LLM_GENERATION and e.task is not Task.SPEECH_RECOGNITION and e.load.output_tokens is not None \
             and e.task in TEXT_TASKS:
         out.append(f"load.output_tokens: only applies to generation (llm-generation, speech-recognition), not {e.task.value}")
+    if e.load.image_size is not None and e.task not in IMAGE_TASKS:
+        names = ", ".join(sorted(t.value for t in IMAGE_TASKS))
+        out.append(f"load.image_size: only applies to image tasks ({names}), not {e.task.value}")
+    if e.load.steps is not None and e.task is not Task.TEXT_TO_IMAGE:
+        out.append(f"load.steps: only applies to text-to-image, not {e.task.value}")
+    if e.active_params_millions is not None and e.active_params_millions > e.params_millions:
+        out.append(f"active_params_millions: must be ≤ params_millions ({e.params_millions:g})")
     if e.clouds and len(set(e.clouds)) != len(e.clouds):
         out.append("clouds: lists a cloud twice")
     if e.regions and len(set(e.regions)) != len(e.regions):
@@ -293,7 +323,8 @@ def _to_spec(e: ModelEntry) -> ModelSpec:
         accelerator=e.accelerator,
         image=e.image,
         load=Load(peak_rps=e.load.peak_rps, mean_rps=e.load.mean_rps,
-                  input_tokens=e.load.input_tokens, output_tokens=e.load.output_tokens),
+                  input_tokens=e.load.input_tokens, output_tokens=e.load.output_tokens,
+                  image_size=e.load.image_size, steps=e.load.steps),
         slo_p95_latency_ms=e.slo.p95_latency_ms,
         spot=e.spot,
         clouds=tuple(e.clouds) if e.clouds else None,
@@ -302,6 +333,8 @@ def _to_spec(e: ModelEntry) -> ModelSpec:
         max_replicas=e.max_replicas,
         team=e.team,
         budget_monthly_usd=e.budget_monthly_usd,
+        active_params_millions=e.active_params_millions,
+        gflops_per_request=e.gflops_per_request,
         port=e.port,
         health_path=e.health_path,
         env=tuple(sorted(e.env.items())),

@@ -164,6 +164,8 @@ class Load:
     mean_rps: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    image_size: tuple[int, int] | None = None  # (height, width) in pixels; image tasks only
+    steps: int | None = None                   # denoising steps; text-to-image only
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,6 +186,11 @@ class ModelProfile:
     mean_rps: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    # How much work one request is (see placement.workload for the defaults when absent).
+    image_size: tuple[int, int] | None = None      # (height, width) in pixels
+    steps: int | None = None                       # denoising steps (text-to-image)
+    active_params_millions: float | None = None    # mixture-of-experts: parameters per token
+    gflops_per_request: float | None = None        # explicit figure, overrides every derivation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,6 +215,8 @@ class ModelSpec:
     max_replicas: int | None = None
     team: str | None = None
     budget_monthly_usd: float | None = None
+    active_params_millions: float | None = None
+    gflops_per_request: float | None = None
     port: int = 8080
     health_path: str = "/health"
     env: tuple[tuple[str, str], ...] = ()
@@ -226,6 +235,10 @@ class ModelSpec:
             slo_p95_latency_ms=self.slo_p95_latency_ms,
             input_tokens=self.load.input_tokens,
             output_tokens=self.load.output_tokens,
+            image_size=self.load.image_size,
+            steps=self.load.steps,
+            active_params_millions=self.active_params_millions,
+            gflops_per_request=self.gflops_per_request,
         )
 
 

@@ -212,6 +212,12 @@ def prepare(log: pd.DataFrame, offerings: Sequence[Offering], spec: F.FeatureSpe
                        unmatched=int(joined.attrs["unmatched"]), sha256=data_sha256(log))
 
 
+def _world_versions(log: pd.DataFrame) -> list[str]:
+    if "world_version" not in log.columns:
+        return []
+    return sorted(str(v) for v in log["world_version"].dropna().unique() if str(v))
+
+
 def profile_keys(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit key per row identifying its model profile, independent of column dtypes."""
     norm = pd.DataFrame({
@@ -222,6 +228,8 @@ def profile_keys(frame: pd.DataFrame) -> np.ndarray:
         "memory_gib": np.round(pd.to_numeric(frame["memory_gib"], errors="coerce").to_numpy(float), 6),
         "input_tokens": pd.to_numeric(frame["input_tokens"], errors="coerce").fillna(-1).to_numpy(float),
         "output_tokens": pd.to_numeric(frame["output_tokens"], errors="coerce").fillna(-1).to_numpy(float),
+        # How much work a request is: profiles that differ only in image size or steps differ.
+        **{name: np.nan_to_num(values, nan=-1.0) for name, values in F.work_columns(frame).items()},
     })
     return pd.util.hash_pandas_object(norm, index=False).to_numpy()
 
@@ -397,7 +405,7 @@ def distillation_pairs(data: TrainingSet, offerings: Sequence[Offering], spec: F
             pair_profile.append(i)
             pair_hw.append(h)
     pp, ph = np.array(pair_profile, dtype=np.int64), np.array(pair_hw, dtype=np.int64)
-    raw = {k: data.raw[k][prof_rows][pp] for k in F.PROFILE_COLUMNS}
+    raw = {k: data.raw[k][prof_rows][pp] for k in (*F.PROFILE_COLUMNS, *F.WORK_COLUMNS)}
     raw.update({k: v[ph] for k, v in hw_cols.items()})
     raw["purchase"] = np.full(len(pp), "on_demand", dtype=object)
     return _broadcast(F.derive(raw, spec), len(pp)), prof_ids[pp]
@@ -566,6 +574,8 @@ def train(log: pd.DataFrame, offerings: Sequence[Offering], *, catalog_version: 
         "catalog_version": catalog_version,
         "training_data": {"source": source, "sha256": data.sha256, "rows": data.rows, "profiles": data.profiles,
                           "rows_without_catalog_offering": data.unmatched,
+                          # Which calibrated world simulated rows came from (none for real logs).
+                          "world_versions": _world_versions(log),
                           "label_rows": {m: int(len(lab.rows)) for m, lab in data.labels.items()}},
         "params": config.to_dict(),
         "lightgbm_params": {m: {k: v for k, v in lgb_params(m, spec.names(FEATURE_GROUP[m]), config).items()

@@ -7,9 +7,10 @@ from importlib import resources
 import pandas as pd
 
 from history.sample import BUNDLED_SAMPLE_FILE, BUNDLED_SAMPLE_ROWS, BUNDLED_SAMPLE_SEED, bundled_history
-from history.schema import COLUMNS, validate
+from history.schema import ALL_COLUMNS, validate
 from history.simulate import simulate
 from history.summary import PROFILE_KEY
+from history.world import World
 
 
 def test_the_sample_is_a_few_mb_of_valid_schema_v1_rows(catalog):
@@ -17,7 +18,9 @@ def test_the_sample_is_a_few_mb_of_valid_schema_v1_rows(catalog):
     assert path.stat().st_size < 5 * 1024 * 1024
     frame = bundled_history()
     assert len(frame) == BUNDLED_SAMPLE_ROWS
-    assert list(frame.columns) == list(COLUMNS)
+    assert list(frame.columns) == list(ALL_COLUMNS)
+    # Drawn from the bundled calibrated world, and saying so on every row.
+    assert (frame["world_version"] == World(catalog).version).all()
     assert validate(frame, source="sample", catalog=catalog, now=datetime(2026, 11, 22, tzinfo=UTC)).ok
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from history.schema import COLUMNS, LOG_SCHEMA_VERSION, read_log, validate, write_log
+from history.schema import ALL_COLUMNS, LOG_SCHEMA_VERSION, read_log, validate, write_log
 from history.simulate import simulate
 from placement.errors import InputError
 
@@ -281,7 +281,7 @@ def test_logs_round_trip_through_every_format(good, tmp_path, suffix):
     path = tmp_path / f"log{suffix}"
     write_log(good, path)
     back = read_log(path)
-    assert list(back.columns) == list(COLUMNS)
+    assert list(back.columns) == list(ALL_COLUMNS)
     pd.testing.assert_frame_equal(back, good, check_exact=False, rtol=1e-5)
 
 
