@@ -15,8 +15,13 @@ from rich.console import Console
 from rich.table import Table
 
 
+def in_ci() -> bool:
+    """CI services set CI (to "true", "1", "yes", …); "false" or "0" means a person set it off."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def console(stderr: bool = False) -> Console:
-    no_color = bool(os.environ.get("NO_COLOR")) or os.environ.get("CI") == "true"
+    no_color = bool(os.environ.get("NO_COLOR")) or in_ci()
     return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False,
                    width=None if sys.stdout.isatty() else 160)
 

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("roost.cli.learn", "train_cmd"),
     "models": ("roost.cli.learn", "models"),
     "evaluate": ("roost.cli.learn", "evaluate_cmd"),
+    "ci": ("roost.cli.ci", "ci"),
 }
 
 
