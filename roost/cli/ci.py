@@ -73,7 +73,7 @@ def ci(ctx: click.Context, stack: str, fleet: str | None, base_version: int | No
         raise EngineError(message) from None
     data = result.to_dict()
     if markdown_path:
-        _write(markdown_path, render(data))
+        _write(markdown_path, render(result))
     if as_json:
         print_json(data)
     else:
@@ -119,15 +119,15 @@ def _write_error(markdown_path: str | None, as_json: bool, stack: str, code: int
 def _print(data: dict) -> None:
     from rich.markup import escape
 
-    from roost.gate.checks import signed_usd, usd
+    from roost.report.fmt import money, percent, signed_money
 
     out = console()
     out.print(table(f"roost ci: stack {escape(data['stack'])}", ["gate", "result", "summary"],
                     [(g["name"], g["status"], escape(g["summary"])) for g in data["gates"]]))
     cost = data["cost"]
-    pct = "" if cost["monthly_cost_delta_pct"] is None else f" ({cost['monthly_cost_delta_pct']:+.1f}%)"
-    out.print(f"\nMonthly cost {cost['from']} → {cost['to']}: {usd(cost['monthly_cost_before_usd'])} → "
-              f"{usd(cost['monthly_cost_after_usd'])} ({signed_usd(cost['monthly_cost_delta_usd'])}{pct})", markup=False)
+    out.print(f"\nMonthly cost {cost['from']} → {cost['to']}: {money(cost['previous_total_monthly_cost_usd'])} → "
+              f"{money(cost['total_monthly_cost_usd'])} ({signed_money(cost['delta_monthly_cost_usd'])}, "
+              f"{percent(cost['delta_pct'])}); {cost['models_changed']} model(s) changed", markup=False)
     for g in data["gates"]:
         for f in g["findings"]:
             out.print(f"  {g['name']}: {f['subject']}: {f['rule']}: {f['message']}", markup=False)

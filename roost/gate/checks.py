@@ -14,10 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from placement.costs import summarize
+from placement.costs import UNASSIGNED_TEAM
 from placement.diff import ESTIMATE_FIELDS, ModelDiff, PlanDiff
 from placement.plan import DeploymentPlan
 from placement.types import Fleet
+from roost.report.figures import OVER, CostChange, budget_status, cents, model_monthly_cents
+from roost.report.fmt import money as usd
+from roost.report.fmt import percent
+from roost.report.fmt import signed_money as signed_usd
 
 PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
 GATES = ("stale", "policy", "budget", "cost_increase", "quality")
@@ -30,15 +34,6 @@ BUDGET_RULE = "budget-caps"
 MISS_TOLERANCE = 0.02
 FAILURE_TOLERANCE = 0.01
 REGRET_TOLERANCE = 0.02
-
-
-def usd(value: float) -> str:
-    """Money as both renderings print it: cents under $100, whole dollars above."""
-    return f"${value:,.2f}" if abs(value) < 100 else f"${value:,.0f}"
-
-
-def signed_usd(value: float) -> str:
-    return ("+" if value >= 0 else "-") + usd(abs(value))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,28 +191,39 @@ class BudgetLine:
     budget_usd: float
 
     @property
+    def within(self) -> bool:
+        return budget_status(self.monthly_cost_usd, self.budget_usd) != OVER
+
+    @property
     def over_usd(self) -> float:
-        return max(0.0, self.monthly_cost_usd - self.budget_usd)
+        return 0.0 if self.within else (cents(self.monthly_cost_usd) - cents(self.budget_usd)) / 100
 
     def to_dict(self) -> dict[str, Any]:
         return {"scope": self.scope, "name": self.name, "monthly_cost_usd": round(self.monthly_cost_usd, 2),
                 "budget_usd": round(self.budget_usd, 2), "over_usd": round(self.over_usd, 2),
-                "within": self.over_usd <= 0}
+                "within": self.within}
 
 
 def budget_lines(plan: DeploymentPlan, fleet: Fleet, *, stack_usd: float | None,
                  teams: Mapping[str, float]) -> list[BudgetLine]:
-    """Every budget that applies to the committed plan, with what the plan spends against it."""
-    costs = summarize(plan.deployments)
+    """Every budget that applies to the committed plan, with what the plan spends against it.
+
+    Costs are summed in whole cents per model, as the cost report sums them, so a team's figure
+    here is the one `roost report` shows."""
+    by_model = {d.name: model_monthly_cents(d.choice) for d in plan.deployments}
+    by_team: dict[str, int] = {}
+    for d in plan.deployments:
+        team = d.team or UNASSIGNED_TEAM
+        by_team[team] = by_team.get(team, 0) + by_model[d.name]
     specs = {s.name: s for s in fleet.models}
-    lines = [BudgetLine(scope="model", name=d.name, monthly_cost_usd=d.choice.monthly_cost_usd,
+    lines = [BudgetLine(scope="model", name=d.name, monthly_cost_usd=by_model[d.name] / 100,
                         budget_usd=specs[d.name].budget_monthly_usd)
              for d in plan.deployments
              if d.name in specs and specs[d.name].budget_monthly_usd is not None]
-    lines += [BudgetLine(scope="team", name=team, monthly_cost_usd=costs.by_team.get(team, 0.0), budget_usd=cap)
+    lines += [BudgetLine(scope="team", name=team, monthly_cost_usd=by_team.get(team, 0) / 100, budget_usd=cap)
               for team, cap in sorted(teams.items())]
     if stack_usd is not None:
-        lines.append(BudgetLine(scope="stack", name="stack", monthly_cost_usd=costs.monthly_cost_usd,
+        lines.append(BudgetLine(scope="stack", name="stack", monthly_cost_usd=sum(by_model.values()) / 100,
                                 budget_usd=stack_usd))
     return lines
 
@@ -232,7 +238,7 @@ def budget_gate(lines: Sequence[BudgetLine], *, stack: str, fleet_path: str) -> 
     }
     findings = []
     for line in lines:
-        if line.over_usd <= 0:
+        if line.within:
             continue
         who = "stack" if line.scope == "stack" else f"{line.scope} {line.name}"
         findings.append(Finding(
@@ -249,18 +255,12 @@ def budget_gate(lines: Sequence[BudgetLine], *, stack: str, fleet_path: str) -> 
 
 
 # -- cost increase ----------------------------------------------------------------------------------
-def increase_pct(before: float, after: float) -> float | None:
-    """Percent change; None when there was nothing before (an increase from $0 has no percentage)."""
-    if before <= 0:
-        return None if after > 0 else 0.0
-    return (after - before) / before * 100.0
+def increase_gate(change: CostChange, *, max_usd: float | None, max_pct: float | None, stack: str) -> Gate:
+    """The cost change against the base version (``roost.report.figures.cost_change``) within the limit.
 
-
-def increase_gate(*, before: float, after: float, base_label: str, max_usd: float | None,
-                  max_pct: float | None, stack: str) -> Gate:
-    delta = after - before
-    pct = increase_pct(before, after)
-    change = f"{signed_usd(delta)}/month" + ("" if pct is None else f" ({pct:+.1f}%)") + f" against {base_label}"
+    From nothing there is no percentage: any cost then breaks a percentage limit."""
+    delta, pct, base_label = change.delta_monthly_cost_usd, change.delta_pct, change.before_label
+    change = f"{signed_usd(delta)}/month" + ("" if pct is None else f" ({percent(pct)})") + f" against {base_label}"
     if max_usd is None and max_pct is None:
         return Gate(name="cost_increase", status=SKIPPED,
                     summary=f"{change}; no limit set (--max-increase-usd or --max-increase-pct)")
@@ -272,7 +272,7 @@ def increase_gate(*, before: float, after: float, base_label: str, max_usd: floa
                                       message=f"monthly cost rises by {usd(delta)}, {usd(delta - max_usd)} over the "
                                               f"allowed {usd(max_usd)}"),))
     if max_pct is not None and delta > 0 and (pct is None or pct > max_pct):
-        what = "from nothing" if pct is None else f"by {pct:.1f}%"
+        what = "from nothing" if pct is None else f"by {percent(pct)}"
         return Gate(name="cost_increase", status=FAIL, summary=f"{change} exceeds the allowed {max_pct:g}%",
                     findings=(Finding(subject="stack", rule="max-increase-pct", fix=fix, amount_usd=delta,
                                       message=f"monthly cost rises {what} ({usd(delta)}), over the allowed "
@@ -368,7 +368,7 @@ class CiResult:
     plan_version: int | None
     base_version: int | None
     gates: tuple[Gate, ...]
-    cost_diff: PlanDiff                    # base → committed
+    cost_change: CostChange                # base → committed (the cost report's figures)
     would_change: tuple[ModelDiff, ...]    # moves only the current model/catalog explains
     model: VersionChange
     catalog: VersionChange
@@ -390,8 +390,6 @@ class CiResult:
         return next(g for g in self.gates if g.name == name)
 
     def to_dict(self) -> dict[str, Any]:
-        d = self.cost_diff
-        pct = increase_pct(d.monthly_cost_before_usd, d.monthly_cost_after_usd)
         fixes = []
         for g in self.failed:
             for f in g.findings:
@@ -406,16 +404,8 @@ class CiResult:
             "plan_version": self.plan_version,
             "base_version": self.base_version,
             "gates": [g.to_dict() for g in self.gates],
-            "cost": {
-                "from": d.before_label, "to": d.after_label,
-                "monthly_cost_before_usd": round(d.monthly_cost_before_usd, 2),
-                "monthly_cost_after_usd": round(d.monthly_cost_after_usd, 2),
-                "monthly_cost_delta_usd": round(d.monthly_cost_delta_usd, 2),
-                "monthly_cost_delta_pct": None if pct is None else round(pct, 2),
-                "models": [m.to_dict() for m in d.models],
-                "summary": d.counts(),
-            },
-            "placement_changes": [m.to_dict() for m in d.changed],
+            "cost": self.cost_change.to_dict(),
+            "placement_changes": [m.to_dict() for m in self.cost_change.models],
             "stale_models": [f.to_dict() for f in self.gate("stale").findings],
             "would_change_with_current_model": [m.to_dict() for m in self.would_change],
             "versions": {"model": self.model.to_dict(), "catalog": self.catalog.to_dict()},

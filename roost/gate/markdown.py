@@ -1,17 +1,20 @@
-"""The CI result as a pull-request comment, rendered from ``CiResult.to_dict()``.
+"""The CI result as a pull-request comment.
 
-Rendering from the JSON form (not from the objects) is what guarantees that the comment and
-``roost ci --json`` carry the same figures. Layout after Infracost's PR comment: the verdict,
-the cost diff table (previous, new, diff), a per-model breakdown, then what failed and what to
-run to fix it. The first line is an HTML comment naming the stack, so a "sticky comment"
-action can find and replace the previous one.
+Everything but the cost table is rendered from ``CiResult.to_dict()``, the very dict
+``roost ci --json`` prints; the cost table is the cost report's renderer of the same
+``CostChange`` that dict serializes. So the comment and the JSON carry the same figures.
+Layout after Infracost's PR comment: the verdict, the cost change (previous, new, change,
+then one row per changed model), then what failed and what to run to fix it. The first line
+is an HTML comment naming the stack, so a "sticky comment" action can find and replace it.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from roost.gate.checks import FAIL, PASS, signed_usd, usd
+from roost.gate.checks import FAIL, PASS, CiResult
+from roost.report.fmt import money, percent, signed_money
+from roost.report.render_markdown import cell, cost_change_markdown
 
 GATE_TITLES = {"stale": "Stale plan", "policy": "Policy", "budget": "Budgets", "cost_increase": "Cost increase",
                "quality": "Model quality"}
@@ -22,80 +25,33 @@ def marker(stack: str) -> str:
     return f"<!-- roost-ci:{stack} -->"
 
 
-def _cell(value: Any) -> str:
-    text = "-" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence[str] = ()) -> list[str]:
     align = ["---:" if h in right else "---" for h in header]
     out = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    out += ["| " + " | ".join(cell("-" if v is None else v) for v in row) + " |" for row in rows]
     return out + [""]
 
 
-def _pct(value: float | None) -> str:
-    return "" if value is None else f" ({value:+.1f}%)"
-
-
-def _where(snapshot: Mapping[str, Any] | None) -> str:
-    if not snapshot:
-        return "-"
-    purchase = str(snapshot["purchase"]).replace("_", "-")
-    gpus = f" {snapshot['accelerator_count']:g}×{snapshot['accelerator']}" if snapshot.get("accelerator") else ""
-    return f"{snapshot['cloud']}/{snapshot['region']} {snapshot['instance_type']}{gpus} {purchase}"
-
-
-def _replicas(snapshot: Mapping[str, Any] | None) -> str:
-    if not snapshot:
-        return "-"
-    return f"{snapshot['replicas']} ({snapshot['min_replicas']}-{snapshot['max_replicas']})"
-
-
-def _arrow(before: str, after: str) -> str:
-    return after if before == after else f"{before} → {after}"
-
-
-def render(result: Mapping[str, Any]) -> str:
-    """The Markdown comment for one ``roost ci`` result dict."""
-    stack = result["stack"]
-    cost = result["cost"]
-    failed = result["failed_gates"]
+def render(result: CiResult) -> str:
+    """The Markdown comment for one ``roost ci`` result."""
+    data = result.to_dict()
+    stack = data["stack"]
+    failed = data["failed_gates"]
     verdict = f"❌ failed: {', '.join(GATE_TITLES[g] for g in failed)}" if failed else "✅ passed"
     lines = [marker(stack), f"## roost ci · stack `{stack}` · {verdict}", ""]
     lines += _table(["Gate", "Result", "Summary"],
-                    [(GATE_TITLES[g["name"]], STATUS[g["status"]], g["summary"]) for g in result["gates"]])
-
-    delta = cost["monthly_cost_delta_usd"]
+                    [(GATE_TITLES[g["name"]], STATUS[g["status"]], g["summary"]) for g in data["gates"]])
+    change = result.cost_change
+    delta = change.delta_monthly_cost_usd
     trend = "increased" if delta > 0 else "decreased" if delta < 0 else "unchanged"
-    lines += [f"### Monthly cost {trend}: {signed_usd(delta)}{_pct(cost['monthly_cost_delta_pct'])}", ""]
-    lines += _table(["Stack", "Previous", "New", "Diff"],
-                    [(f"`{stack}`: {cost['from']} → {cost['to']}", usd(cost["monthly_cost_before_usd"]),
-                      usd(cost["monthly_cost_after_usd"]),
-                      f"{signed_usd(delta)}{_pct(cost['monthly_cost_delta_pct'])}")],
-                    right=["Previous", "New", "Diff"])
-    counts = ", ".join(f"{n} {kind}" for kind, n in cost["summary"].items() if n)
-    lines += [f"<details><summary>{len(cost['models'])} models: {counts or 'none'}</summary>", ""]
-    lines += _table(["Model", "Team", "Change", "Placement", "Replicas (min-max)", "Previous", "New", "Diff"],
-                    [(m["model"], m["team"], m["change"], _where(m["to"] or m["from"]),
-                      _replicas(m["to"] or m["from"]), usd(m["monthly_cost_before_usd"]),
-                      usd(m["monthly_cost_after_usd"]), signed_usd(m["monthly_cost_delta_usd"]))
-                     for m in cost["models"]], right=["Previous", "New", "Diff"])
-    lines += ["</details>", ""]
-
-    if result["placement_changes"]:
-        lines += ["### Placement changes", ""]
-        lines += _table(["Model", "Change", "Placement", "Replicas (min-max)", "Diff"],
-                        [(m["model"], m["change"], _arrow(_where(m["from"]), _where(m["to"])),
-                          _arrow(_replicas(m["from"]), _replicas(m["to"])), signed_usd(m["monthly_cost_delta_usd"]))
-                         for m in result["placement_changes"]], right=["Diff"])
-
-    lines += _findings(result)
-    lines += _versions(result)
-    if result["fixes"]:
-        lines += ["### How to fix", ""] + [f"{i}. {fix}" for i, fix in enumerate(result["fixes"], 1)] + [""]
-    if result["notes"]:
-        lines += ["### Notes", ""] + [f"- {n}" for n in result["notes"]] + [""]
+    pct = "" if change.delta_pct is None else f" ({percent(change.delta_pct)})"
+    lines += [f"### Monthly cost {trend}: {signed_money(delta)}{pct}", "", cost_change_markdown(change), ""]
+    lines += _findings(data)
+    lines += _versions(data)
+    if data["fixes"]:
+        lines += ["### How to fix", ""] + [f"{i}. {fix}" for i, fix in enumerate(data["fixes"], 1)] + [""]
+    if data["notes"]:
+        lines += ["### Notes", ""] + [f"- {n}" for n in data["notes"]] + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -111,8 +67,8 @@ def _findings(result: Mapping[str, Any]) -> list[str]:
     if result["budgets"]:
         lines += ["### Budgets", ""]
         lines += _table(["Scope", "Name", "Estimated $/month", "Budget", "Over by"],
-                        [(b["scope"], b["name"], usd(b["monthly_cost_usd"]), usd(b["budget_usd"]),
-                          usd(b["over_usd"]) if b in over else "-") for b in result["budgets"]],
+                        [(b["scope"], b["name"], money(b["monthly_cost_usd"]), money(b["budget_usd"]),
+                          money(b["over_usd"]) if b in over else "-") for b in result["budgets"]],
                         right=["Estimated $/month", "Budget", "Over by"])
     if result["stale_models"]:
         lines += ["### Stale models", ""]
@@ -142,7 +98,7 @@ def _versions(result: Mapping[str, Any]) -> list[str]:
     moves = result["would_change_with_current_model"]
     if moves:
         lines.append(f"- re-planning with the current model/catalog would change {len(moves)} model(s): "
-                     + ", ".join(f"{m['model']} ({m['change']}, {signed_usd(m['monthly_cost_delta_usd'])})"
+                     + ", ".join(f"{m['model']} ({m['change']}, {signed_money(m['monthly_cost_delta_usd'])})"
                                  for m in moves))
     return lines + [""]
 

@@ -24,6 +24,7 @@ from placement.plan import DeploymentPlan
 from placement.predictor import Predictor
 from roost.gate import checks
 from roost.lifecycle import ConfigState, config_drift, read_config_state
+from roost.report.figures import cost_change
 from roost.stackfile import PLAN_KEY, read_stack_config, stack_config_path, validate_stack_name
 
 # The quality gate's held-out set: small enough to score two models in a few seconds, fixed so
@@ -97,16 +98,14 @@ def run_ci(req: CiRequest, on_stage: Stage | None = None) -> checks.CiResult:
     budget = checks.budget_gate(lines, stack=stack, fleet_path=shown_fleet)
 
     head_label = f"Pulumi.{stack}.yaml" + (f" (v{config.plan_version})" if config.plan_version else "")
-    cost_diff = diff_plans(base_plan, plan, before_label=base_label, after_label=head_label)
-    increase = checks.increase_gate(before=cost_diff.monthly_cost_before_usd, after=cost_diff.monthly_cost_after_usd,
-                                    base_label=base_label, max_usd=req.max_increase_usd,
-                                    max_pct=req.max_increase_pct, stack=stack)
+    change = cost_change(base_plan, plan, before_label=base_label, after_label=head_label)
+    increase = checks.increase_gate(change, max_usd=req.max_increase_usd, max_pct=req.max_increase_pct, stack=stack)
 
     evidence = _quality_evidence(plan.model_version, default_version, models_root, req, stage)
     quality = checks.quality_gate(evidence)
     return checks.CiResult(
         stack=stack, fleet_path=shown_fleet, plan_version=config.plan_version, base_version=base_number,
-        gates=(stale, policy, budget, increase, quality), cost_diff=cost_diff, would_change=would_change,
+        gates=(stale, policy, budget, increase, quality), cost_change=change, would_change=would_change,
         model=checks.VersionChange(committed=plan.model_version, current=default_version),
         catalog=checks.VersionChange(committed=plan.catalog_version, current=req.catalog.version),
         budgets=tuple(lines), violations=tuple(report.violations), quality=evidence,

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from history.versions import Provenance
 from roost.cli import main
 from roost.cli.options import StackServices
-from roost.gate.checks import signed_usd, usd
+from roost.report.fmt import money, percent, signed_money
 from roost.stackfile import write_stack_config
 
 from testdata import FLEET_V1, FLEET_V2, SSH_KEY
@@ -73,6 +73,7 @@ def test_a_clean_change_passes_and_markdown_carries_the_json_figures(proj, tmp_p
     """v1 planned, then the fleet changes and is re-planned (v2): the gate diffs v1 → v2."""
     proj.write_fleet(FLEET_V2)
     second = proj.plan()
+    proj.settings(budgets={"teams": {"risk": 100000, "support": 200000}, "stack": 500000})
     md = tmp_path / "comment.md"
     code, data = proj.ci_json("--markdown", str(md), "--max-increase-usd", "100000")
     assert code == 0, data
@@ -81,20 +82,31 @@ def test_a_clean_change_passes_and_markdown_carries_the_json_figures(proj, tmp_p
         "stale": "pass", "policy": "pass", "budget": "pass", "cost_increase": "pass", "quality": "skipped"}
     cost = data["cost"]
     assert (data["base_version"], data["plan_version"]) == (1, 2)
-    assert cost["monthly_cost_delta_usd"] == pytest.approx(second["monthly_cost_delta_usd"], abs=0.01)
+    assert (cost["from"], cost["to"]) == ("v1", "Pulumi.dev.yaml (v2)")
+    assert cost["delta_monthly_cost_usd"] == pytest.approx(second["monthly_cost_delta_usd"], abs=0.01)
     assert {m["model"]: m["change"] for m in data["placement_changes"]}["fraud-scorer"] == "moved"
 
     text = md.read_text()
     assert text.startswith("<!-- roost-ci:dev -->")
-    # The stack row of the cost table: previous, new and diff exactly as the JSON has them.
-    assert (f"| {usd(cost['monthly_cost_before_usd'])} | {usd(cost['monthly_cost_after_usd'])} | "
-            f"{signed_usd(cost['monthly_cost_delta_usd'])}") in text
-    rows = _rows(text, "| Model | Team | Change | Placement")
+    # The cost table: previous, new and change exactly as the JSON has them.
+    assert f"| Previous (v1) | {money(cost['previous_total_monthly_cost_usd'])} |" in text
+    assert f"| New (Pulumi.dev.yaml (v2)) | {money(cost['total_monthly_cost_usd'])} |" in text
+    assert f"**{signed_money(cost['delta_monthly_cost_usd'])} ({percent(cost['delta_pct'])})**" in text
+    rows = _rows(text, "| Model | Team | Change | From")
+    assert set(rows) == {m["model"] for m in cost["models"]} == {"fraud-scorer", "ticket-intent"}
     for m in cost["models"]:
         row = rows[m["model"]]
         assert row[2] == m["change"]
-        assert row[5:8] == [usd(m["monthly_cost_before_usd"]), usd(m["monthly_cost_after_usd"]),
-                            signed_usd(m["monthly_cost_delta_usd"])]
+        assert row[6:9] == [money(m["previous_monthly_cost_usd"]), money(m["monthly_cost_usd"]),
+                            signed_money(m["delta_monthly_cost_usd"])]
+    budgets = _rows(text, "| Scope | Name |")
+    assert len(data["budgets"]) == 3
+    for b in data["budgets"]:
+        assert budgets[b["scope"]][1:4] == [b["name"], money(b["monthly_cost_usd"]), money(b["budget_usd"])] \
+            or b["scope"] == "team"
+    teams = {b["name"]: b for b in data["budgets"] if b["scope"] == "team"}
+    assert [r for r in text.splitlines() if r.startswith("| team | risk |")] == [
+        f"| team | risk | {money(teams['risk']['monthly_cost_usd'])} | {money(100000)} | - |"]
     gates = _rows(text, "| Gate | Result | Summary")
     for g in data["gates"]:
         title = {"stale": "Stale plan", "policy": "Policy", "budget": "Budgets", "cost_increase": "Cost increase",
@@ -147,14 +159,14 @@ def test_a_team_budget_breach_fails_naming_the_team_and_the_amount(proj):
     assert risk["over_usd"] == pytest.approx(risk["monthly_cost_usd"] - 50, abs=0.01)
     finding = gate(data, "budget")["findings"][0]
     assert finding["subject"] == "team:risk" and finding["amount_usd"] == risk["over_usd"]
-    assert f"team risk is estimated at {usd(risk['monthly_cost_usd'])}/month, over its budget $50.00 by " \
-           f"{usd(risk['over_usd'])}" == finding["message"]
+    assert f"team risk is estimated at {money(risk['monthly_cost_usd'])}/month, over its budget $50.00 by " \
+           f"{money(risk['over_usd'])}" == finding["message"]
     support = next(b for b in data["budgets"] if b["name"] == "support")
     assert support["within"]
     # The budget caps are the budget gate's, not counted twice as a policy failure.
     assert gate(data, "policy")["status"] == "pass"
     result = proj.ci()
-    assert result.exit_code == 1 and "team risk" in result.stderr and usd(risk["over_usd"]) in result.stderr
+    assert result.exit_code == 1 and "team risk" in result.stderr and money(risk["over_usd"]) in result.stderr
 
 
 def test_a_policy_breach_fails_naming_the_resource_and_the_rule(proj):
@@ -184,7 +196,7 @@ def test_a_cost_increase_over_the_limit_fails(proj):
     assert code == 0
     # Against the version itself, nothing changes: no increase at all.
     code, data = proj.ci_json("--base-version", "2", "--max-increase-usd", "0")
-    assert code == 0 and data["cost"]["monthly_cost_delta_usd"] == 0
+    assert code == 0 and data["cost"]["delta_monthly_cost_usd"] == 0 and data["cost"]["models"] == []
 
 
 @pytest.mark.parametrize("fleet_text", ["models: [\n  - name: x\n", "version: 1\nmodels:\n  - name: Bad Name\n"])

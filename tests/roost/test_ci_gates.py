@@ -11,6 +11,7 @@ from placement.plan import DeploymentPlan
 from placement.types import Fleet
 from roost.gate import checks
 from roost.gate.markdown import render
+from roost.report.figures import CostChange, cost_change, pct
 from stacks.policy.rules import Violation
 
 
@@ -57,8 +58,10 @@ def test_quality_gate_fails_naming_both_models_and_the_figures():
     (1000, 5000, None, None, "skipped"),
 ])
 def test_increase_gate(before, after, max_usd, max_pct, status):
-    gate = checks.increase_gate(before=before, after=after, base_label="v1", max_usd=max_usd, max_pct=max_pct,
-                                stack="prod")
+    change = CostChange(before_label="v1", after_label="head", previous_total_monthly_cost_usd=before,
+                        total_monthly_cost_usd=after, delta_monthly_cost_usd=after - before,
+                        delta_pct=pct(after - before, before), models=(), counts={})
+    gate = checks.increase_gate(change, max_usd=max_usd, max_pct=max_pct, stack="prod")
     assert gate.status == status
     if status == "fail":
         assert gate.findings[0].amount_usd > 0 and "roost ci --stack prod" in gate.findings[0].fix
@@ -148,10 +151,10 @@ def test_markdown_escapes_table_cells(example_plan):
     other = [checks.Gate(name=n, status=checks.PASS, summary="ok") for n in checks.GATES[1:]]
     result = checks.CiResult(
         stack="prod", fleet_path="fleet.yaml", plan_version=2, base_version=1, gates=(stale, *other),
-        cost_diff=diff_plans(None, example_plan), would_change=(),
+        cost_change=cost_change(None, example_plan), would_change=(),
         model=checks.VersionChange(committed=None, current=None),
         catalog=checks.VersionChange(committed="c", current="c"), budgets=(), violations=(),
         quality=checks.QualityEvidence(committed_model=None, default_model=None, skipped="no"), resources=0)
-    text = render(result.to_dict())
+    text = render(result)
     assert "| Stale plan | ✅ pass | a \\| b |" in text
-    assert text.count("| fraud-scorer |") == 2  # the per-model breakdown and the placement changes
+    assert text.count("| fraud-scorer |") == 1  # one row in the cost change table
