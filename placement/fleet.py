@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from placement.errors import FleetError, did_you_mean
@@ -27,6 +26,7 @@ from placement.types import (
     Task,
 )
 from placement.workload import IMAGE_TASKS, MAX_IMAGE_SIDE, MAX_STEPS, TEXT_TASKS, derived_memory_gib
+from placement.yamlsafe import YamlError, load_yaml
 
 FLEET_VERSION = 1
 NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
@@ -34,7 +34,14 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$")
 TOKEN_TASKS = TEXT_TASKS | {Task.SPEECH_RECOGNITION}
 
-Positive = Annotated[float, Field(gt=0)]
+# Finite and bounded: a number beyond these is a typo or an attack (``peak_rps: 1e308`` would
+# size 1e307 replicas), never a workload.
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_PEAK_RPS = 10_000_000.0
+MAX_PARAMS_MILLIONS = 100_000_000.0
+MAX_MEMORY_GIB = 1_000_000.0
+MAX_LATENCY_MS = 3_600_000.0
+MAX_BUDGET_USD = 1e12
 
 
 def _pixel_count(value: object) -> bool:
@@ -47,8 +54,8 @@ class _Strict(BaseModel):
 
 
 class LoadModel(_Strict):
-    peak_rps: Positive
-    mean_rps: Positive | None = None
+    peak_rps: Annotated[Positive, Field(le=MAX_PEAK_RPS)]
+    mean_rps: Annotated[Positive, Field(le=MAX_PEAK_RPS)] | None = None
     input_tokens: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
     output_tokens: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
     # How much work a request is (docs/fleet-file.md): a square side or [height, width] in pixels,
@@ -70,16 +77,16 @@ class LoadModel(_Strict):
 
 
 class SloModel(_Strict):
-    p95_latency_ms: Positive
+    p95_latency_ms: Annotated[Positive, Field(le=MAX_LATENCY_MS)]
 
 
 class ModelEntry(_Strict):
     name: Annotated[str, Field(max_length=40, pattern=NAME_PATTERN)]
     task: Task
     framework: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_.-]*$")]
-    params_millions: Positive
+    params_millions: Annotated[Positive, Field(le=MAX_PARAMS_MILLIONS)]
     precision: Precision
-    memory_gib: Positive | None = None
+    memory_gib: Annotated[Positive, Field(le=MAX_MEMORY_GIB)] | None = None
     accelerator: AcceleratorPolicy = AcceleratorPolicy.AUTO
     image: Annotated[str, Field(min_length=1, max_length=512)]
     load: LoadModel
@@ -90,7 +97,7 @@ class ModelEntry(_Strict):
     min_replicas: Annotated[int, Field(ge=1, le=1000)] = 2
     max_replicas: Annotated[int, Field(ge=1, le=10000)] | None = None
     team: Annotated[str, Field(max_length=63, pattern=r"^[a-z0-9][a-z0-9_-]*$")] | None = None
-    budget_monthly_usd: Positive | None = None
+    budget_monthly_usd: Annotated[Positive, Field(le=MAX_BUDGET_USD)] | None = None
     active_params_millions: Positive | None = None   # mixture of experts: parameters per token
     gflops_per_request: Positive | None = None       # overrides every derivation of the work
     # Additions beyond the v1 contract; optional, with defaults.
@@ -126,7 +133,7 @@ class ModelEntry(_Strict):
 
 
 class FleetDocument(_Strict):
-    version: Literal[1]
+    version: Literal[FLEET_VERSION]  # type: ignore[valid-type]
     defaults: dict[str, Any] = Field(default_factory=dict)
     models: list[dict[str, Any]] = Field(min_length=1)
 
@@ -149,6 +156,7 @@ _MESSAGES = {
     "model_type": "must be a mapping",
     "list_type": "must be a list",
     "literal_error": "must be {expected}",
+    "finite_number": "must be a finite number",
 }
 
 _PATTERN_HINTS = {
@@ -215,15 +223,17 @@ def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
 def parse_fleet_text(text: str, source: str = "fleet.yaml") -> Fleet:
     """Parse fleet YAML text; raise FleetError listing every problem."""
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FleetError([f"{source}: {where}invalid YAML: {problem}"]) from None
+        raw = load_yaml(text, source)
+    except YamlError as exc:
+        raise FleetError([str(exc)]) from None
     if not isinstance(raw, dict):
         raise FleetError([f"{source}: the fleet file must be a mapping with version, defaults and models"])
     problems: list[str] = []
+    version = raw.get("version")
+    # YAML reads 1.0 and true as numbers equal to 1; only the integer names a version.
+    if "version" in raw and (type(version) is not int or version != FLEET_VERSION):
+        raise FleetError([f"{source}: version: must be {FLEET_VERSION} (this roost reads fleet file version "
+                          f"{FLEET_VERSION}), not {version!r}"])
     for key in raw:
         if key not in FleetDocument.model_fields:
             problems.append(f"{source}: {key}: unknown key{did_you_mean(str(key), FleetDocument.model_fields)}")
@@ -234,7 +244,8 @@ def parse_fleet_text(text: str, source: str = "fleet.yaml") -> Fleet:
         for err in exc.errors():
             loc = tuple(err["loc"])
             if err["type"] == "literal_error" and loc == ("version",):
-                problems.append(f"{source}: version: must be 1 (this roost reads fleet file version 1)")
+                problems.append(f"{source}: version: must be {FLEET_VERSION} (this roost reads fleet file version "
+                                f"{FLEET_VERSION})")
             else:
                 problems.append(f"{source}: {_path(loc)}: {_message(err, loc)}")
         raise FleetError(problems) from None
