@@ -49,8 +49,8 @@ version in their metadata (``roost.log_schema_version``) and a newer one is refu
 from __future__ import annotations
 
 import io
-import json
 import os
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -137,6 +137,8 @@ INTEGER = tuple(c for c, t in ALL_COLUMNS.items() if t in ("int64", "Int64"))
 # (cents, per-month figures), not a negotiated or egress-inflated price.
 COST_LIST_PRICE_TOLERANCE = 10.0
 FUTURE_TOLERANCE = timedelta(minutes=10)
+_EARLIEST = pd.Timestamp("1678-01-01", tz="UTC")
+_LATEST = pd.Timestamp("2261-12-31", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -218,9 +220,15 @@ def read_log(path: str | Path) -> pd.DataFrame:
                                 compression="infer", engine="pyarrow")
     except InputError:
         raise
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise InputError(f"{p}: cannot read deployment log: {exc}") from None
+    except (OSError, EOFError, ValueError, pa.ArrowException, zlib.error) as exc:
+        # OSError covers a truncated or corrupt .gz; EOFError a .gz cut off at a block boundary.
+        raise InputError(f"{p}: cannot read deployment log: {_one_line(exc)}") from None
     return coerce(frame)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
 
 
 def coerce(frame: pd.DataFrame) -> pd.DataFrame:
@@ -239,8 +247,7 @@ def _parse(raw: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
     """(typed values with NA where empty or unparseable, mask of unparseable non-empty cells)."""
     empty = _empty(raw)
     if dtype == "str":
-        values = raw.astype("str").where(~empty, None).astype("str")
-        return values, np.zeros(len(raw), dtype=bool)
+        return _parse_text(raw, empty)
     if dtype == "datetime64[ns, UTC]":
         if isinstance(raw.dtype, pd.DatetimeTZDtype):
             values = raw.dt.tz_convert("UTC")
@@ -248,7 +255,9 @@ def _parse(raw: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
             values = raw.dt.tz_localize("UTC")
         else:
             values = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601")
-        values = values.astype("datetime64[ns, UTC]")
+        # Nanosecond timestamps span 1677-2262; a year 2999 typo is an error, not an overflow.
+        outside = ((values < _EARLIEST) | (values > _LATEST)).fillna(False).to_numpy(dtype=bool)
+        values = values.where(~outside).astype("datetime64[ns, UTC]")
         return values, (values.isna().to_numpy() & ~empty)
     if dtype == "bool":
         if pd.api.types.is_bool_dtype(raw.dtype) and not raw.isna().any():
@@ -274,6 +283,24 @@ def _parse(raw: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
     return numbers, bad
 
 
+def _parse_text(raw: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Text as str; bytes (a Parquet binary column) are decoded as UTF-8, else the cell is bad."""
+    bad = np.zeros(len(raw), dtype=bool)
+    if raw.dtype == object:
+        is_bytes = raw.map(lambda v: isinstance(v, (bytes, bytearray))).to_numpy(dtype=bool)
+        if is_bytes.any():
+            def decode(v: object) -> object:
+                try:
+                    return v.decode("utf-8") if isinstance(v, (bytes, bytearray)) else v
+                except UnicodeDecodeError:
+                    return None
+            decoded = raw.map(decode)
+            bad = is_bytes & decoded.isna().to_numpy()
+            raw = decoded
+    values = raw.astype("str").where(~(empty | bad), None).astype("str")
+    return values, bad
+
+
 def _fast_float(raw: pd.Series) -> pd.Series | None:
     """Arrow's parser for a column of clean numbers (5× pandas'); None if any cell is not one."""
     try:
@@ -291,7 +318,8 @@ def _empty(raw: pd.Series) -> np.ndarray:
             blank = pc.equal(pc.utf8_trim_whitespace(text), "")
             empty = empty | pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            empty = empty | (raw.astype("str").str.strip() == "").fillna(True).to_numpy()
+            blank = raw.map(lambda v: isinstance(v, str) and not v.strip())
+            empty = empty | blank.to_numpy(dtype=bool)
     return empty
 
 
@@ -372,71 +400,122 @@ def validate(df: pd.DataFrame, *, source: str, catalog: Catalog,
     """Check types, units, ranges and cross-field rules of every row, vectorised.
 
     Every problem is reported as ``RowError(file, row, column, reason)``; ``valid_mask``
-    marks rows with no problem. A missing column is one error on the header row and makes
-    every row invalid.
+    marks rows with no problem. A missing or unknown column is one error on the header row
+    and makes every row invalid (an unknown column would otherwise be stored forever).
     """
-    n = len(df)
-    col = _Collector(n)
-    now = now or datetime.now(UTC)
-    present = set(df.columns)
-    all_bad = np.zeros(n, dtype=bool)
-    for column in COLUMNS:
-        if column not in present:
-            hint = did_you_mean(column, [c for c in df.columns if c not in ALL_COLUMNS])
-            col.header.append((column, f"missing column{hint}"))
-            all_bad[:] = True
+    col = _Collector(len(df))
+    header_ok = _check_header(col, df)
+    rows = _parse_columns(col, df)
+    if rows.n == 0:  # a header-only file: nothing more to check (and empty arrays lose their dtypes)
+        return ValidationReport(source=source, rows=0, errors=col.errors(source), valid_mask=header_ok)
+    _check_enums(col, rows)
+    _check_ranges(col, rows)
+    _check_time(col, rows, now or datetime.now(UTC))
+    met = _check_latency_and_slo(col, rows)
+    _check_outcome(col, rows, met)
+    _check_purchase(col, rows)
+    _check_tokens(col, rows)
+    _check_work(col, rows)
+    _check_accelerator(col, rows)
+    _check_catalog(col, catalog, rows)
+    _check_duplicates(col, rows)
+    valid = ~col.bad_mask() & header_ok
+    return ValidationReport(source=source, rows=rows.n, errors=col.errors(source), valid_mask=valid)
 
-    typed: dict[str, pd.Series] = {}
-    empty: dict[str, np.ndarray] = {}
+
+def _bad_cell(reason: str, value: object) -> str:
+    if reason.endswith("ISO 8601 timestamp"):
+        try:
+            pd.Timestamp(str(value))
+            return f"must be between the years 1678 and 2261 (got {value!r})"
+        except (ValueError, OverflowError, TypeError):
+            pass
+    return f"{reason} (got {value!r})"
+
+
+class _Rows:
+    """The parsed columns of one file, with NaN/'' where a column is missing or a cell is empty."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.typed: dict[str, pd.Series] = {}
+        self.empty: dict[str, np.ndarray] = {}
+
+    def has(self, c: str) -> bool:
+        return c in self.typed
+
+    def num(self, c: str) -> np.ndarray:
+        if c not in self.typed:
+            return np.full(self.n, np.nan)
+        return self.typed[c].astype("float64").to_numpy(dtype=float, na_value=np.nan)
+
+    def txt(self, c: str) -> np.ndarray:
+        if c not in self.typed:
+            return np.full(self.n, "", dtype=object)
+        return self.typed[c].fillna("").astype(str).to_numpy(dtype=object)
+
+
+def _check_header(col: _Collector, df: pd.DataFrame) -> np.ndarray:
+    """Missing and unknown columns (row 1); returns the rows still valid after them."""
+    extra = [str(c) for c in df.columns if c not in ALL_COLUMNS]
+    missing = [c for c in COLUMNS if c not in df.columns]
+    for column in missing:
+        col.header.append((column, f"missing column{did_you_mean(column, extra)}"))
+    for column in extra:
+        if did_you_mean(column, missing):  # already named as the likely misspelling of a missing one
+            continue
+        col.header.append((column, f"unknown column{did_you_mean(column, ALL_COLUMNS)}: log schema "
+                                   f"v{LOG_SCHEMA_VERSION} has no such column; rename or remove it"))
+    return np.full(len(df), not col.header, dtype=bool)
+
+
+def _parse_columns(col: _Collector, df: pd.DataFrame) -> _Rows:
+    rows = _Rows(len(df))
+    what = {"bool": "must be true or false",
+            "datetime64[ns, UTC]": "must be an ISO 8601 timestamp"}
     for column, dtype in ALL_COLUMNS.items():
-        if column not in present:
+        if column not in df.columns:
             continue
         raw = df[column].reset_index(drop=True)
         values, bad = _parse(raw, dtype)
-        typed[column] = values
-        empty[column] = _empty(raw)
+        rows.typed[column] = values
+        rows.empty[column] = _empty(raw)
         if bad.any():
-            what = {"bool": "must be true or false", "datetime64[ns, UTC]": "must be an ISO 8601 timestamp"}
-            reason = what.get(dtype, "must be a whole number" if column in INTEGER else "must be a number")
+            reason = what.get(dtype, "must be a whole number" if column in INTEGER else
+                              "must be text" if dtype == "str" else "must be a number")
             shown = raw.to_numpy(dtype=object)
-            col.add(bad, column, lambda idx, r=reason, v=shown: [f"{r} (got {v[i]!r})" for i in idx])
+            col.add(bad, column, lambda idx, r=reason, v=shown: [_bad_cell(r, v[i]) for i in idx])
         if column in INTEGER:
             numbers = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw.dtype) else raw
             frac = (numbers.notna() & (numbers.astype("float64") % 1 != 0)).to_numpy()
             col.add(frac & ~bad, column, "must be a whole number")
         if column not in OPTIONAL and column not in EXTRA_COLUMNS:
-            col.add(empty[column], column, "is required")
+            col.add(rows.empty[column], column, "is required")
+    return rows
 
-    def num(c: str) -> np.ndarray:
-        return typed[c].astype("float64").to_numpy(dtype=float, na_value=np.nan) if c in typed else np.full(n, np.nan)
 
-    def txt(c: str) -> np.ndarray:
-        if c not in typed:
-            return np.full(n, "", dtype=object)
-        return typed[c].fillna("").astype(str).to_numpy(dtype=object)
-
-    def has(c: str) -> bool:
-        return c in typed
-
-    # Enumerations, with a did-you-mean for each distinct unknown value.
+def _check_enums(col: _Collector, rows: _Rows) -> None:
+    """Enumerations, with a did-you-mean for each distinct unknown value."""
     for column, allowed in ENUMS.items():
-        if not has(column):
+        if not rows.has(column):
             continue
-        values = txt(column)
-        unknown = ~np.isin(values, allowed) & ~empty[column]
+        values = rows.txt(column)
+        unknown = ~np.isin(values, allowed) & ~rows.empty[column]
         if unknown.any():
             hints = {v: f"unknown {column} {v!r}; expected one of {', '.join(allowed)}{did_you_mean(v, allowed)}"
                      for v in pd.unique(values[unknown])}
             col.add(unknown, column, lambda idx, h=hints, v=values: [h[v[i]] for i in idx])
 
-    # Ranges and units.
+
+def _check_ranges(col: _Collector, rows: _Rows) -> None:
+    """Ranges, units and the shape of text fields."""
+    num = rows.num
     for c in NUMERIC:
         col.add(np.isinf(num(c)), c, "must be a finite number")
     positive = ("params_millions", "memory_gib", "slo_p95_latency_ms", "hours",
                 "p50_latency_ms", "p95_latency_ms", "p99_latency_ms")
     for c in positive:
-        v = num(c)
-        col.add(v <= 0, c, "must be > 0" + (" (window length in hours)" if c == "hours" else ""))
+        col.add(num(c) <= 0, c, "must be > 0" + (" (window length in hours)" if c == "hours" else ""))
     for c in ("offered_rps", "achieved_rps_per_replica", "cost_usd", "accelerator_count", "interruptions"):
         col.add(num(c) < 0, c, "must be ≥ 0")
     for c in ("input_tokens", "output_tokens"):
@@ -445,102 +524,111 @@ def validate(df: pd.DataFrame, *, source: str, catalog: Catalog,
     for c in ("gpu_utilization", "cpu_utilization"):
         v = num(c)
         col.add((v < 0) | (v > 1), c, "must be a fraction in [0, 1] (not a percentage)")
-    if has("framework"):
-        fw = txt("framework")
-        bad_fw = ~empty["framework"] & ~pd.Series(fw).str.fullmatch(r"[a-z][a-z0-9_.-]{0,39}").fillna(False).to_numpy()
-        col.add(bad_fw, "framework", "must be a lowercase framework name such as pytorch, onnx or vllm")
+    if rows.has("framework"):
+        fw = pd.Series(rows.txt("framework"))
+        ok = fw.str.fullmatch(r"[a-z][a-z0-9_.-]{0,39}").fillna(False).to_numpy(dtype=bool)
+        col.add(~rows.empty["framework"] & ~ok, "framework",
+                "must be a lowercase framework name such as pytorch, onnx or vllm")
+    if rows.has("deployment_id"):
+        ids = pd.Series(rows.txt("deployment_id"))
+        # " a1" and "a1" would be stored as two windows; the id is a key, not free text.
+        padded = (ids != ids.str.strip()).to_numpy(dtype=bool) & ~rows.empty["deployment_id"]
+        col.add(padded, "deployment_id", "has leading or trailing whitespace")
 
-    # Time.
-    if has("observed_at"):
-        ts = typed["observed_at"]
-        future = (ts > pd.Timestamp(now) + FUTURE_TOLERANCE).fillna(False).to_numpy(dtype=bool)
-        col.add(future, "observed_at", f"is in the future (now is {now:%Y-%m-%dT%H:%M}Z)")
 
-    # Latency order and SLO consistency.
-    p50, p95, p99, slo = num("p50_latency_ms"), num("p95_latency_ms"), num("p99_latency_ms"), num("slo_p95_latency_ms")
+def _check_time(col: _Collector, rows: _Rows, now: datetime) -> None:
+    if rows.has("observed_at"):
+        future = (rows.typed["observed_at"] > pd.Timestamp(now) + FUTURE_TOLERANCE).fillna(False)
+        col.add(future.to_numpy(dtype=bool), "observed_at", f"is in the future (now is {now:%Y-%m-%dT%H:%M}Z)")
+
+
+def _check_latency_and_slo(col: _Collector, rows: _Rows) -> np.ndarray:
+    """Latency order and SLO consistency; returns slo_met as booleans (False where unknown)."""
+    p50, p95, p99, slo = (rows.num(c) for c in ("p50_latency_ms", "p95_latency_ms", "p99_latency_ms",
+                                                 "slo_p95_latency_ms"))
     col.add(p95 < p50, "p95_latency_ms", "must be ≥ p50_latency_ms")
     col.add(p99 < p95, "p99_latency_ms", "must be ≥ p95_latency_ms")
-    if has("slo_met"):
-        met = typed["slo_met"].astype("boolean").to_numpy(dtype=object, na_value=None)
-        known = np.array([m is not None for m in met]) & ~np.isnan(p95) & ~np.isnan(slo)
-        met_b = np.array([bool(m) if m is not None else False for m in met])
-        col.add(known & met_b & (p95 > slo), "slo_met",
-                "is true but p95_latency_ms is above slo_p95_latency_ms")
-        col.add(known & ~met_b & (p95 <= slo), "slo_met",
-                "is false but p95_latency_ms is within slo_p95_latency_ms")
-    else:
-        met_b = np.zeros(n, dtype=bool)
+    if not rows.has("slo_met"):
+        return np.zeros(rows.n, dtype=bool)
+    met = rows.typed["slo_met"].astype("boolean").to_numpy(dtype=object, na_value=None)
+    known = np.array([m is not None for m in met], dtype=bool) & ~np.isnan(p95) & ~np.isnan(slo)
+    met_b = np.array([bool(m) if m is not None else False for m in met], dtype=bool)
+    col.add(known & met_b & (p95 > slo), "slo_met", "is true but p95_latency_ms is above slo_p95_latency_ms")
+    col.add(known & ~met_b & (p95 <= slo), "slo_met", "is false but p95_latency_ms is within slo_p95_latency_ms")
+    return met_b
 
-    # Outcome rules.
-    outcome = txt("outcome")
+
+def _check_outcome(col: _Collector, rows: _Rows, met: np.ndarray) -> None:
+    outcome = rows.txt("outcome")
     not_serving = np.isin(outcome, NOT_SERVING)
     serving = np.isin(outcome, ("ok", "slo_violation", "interrupted"))
-    achieved = num("achieved_rps_per_replica")
+    achieved = rows.num("achieved_rps_per_replica")
     col.add(not_serving & (achieved > 0), "achieved_rps_per_replica",
             lambda idx: [f"must be empty: an {outcome[i]} row has no throughput" for i in idx])
-    col.add(serving & np.isnan(achieved) & ~_has_error(col, "achieved_rps_per_replica", n),
-            "achieved_rps_per_replica", "is required when the replicas served (outcome ok, slo_violation, interrupted)")
+    required = "is required when the replicas served (outcome ok, slo_violation, interrupted)"
+    col.add(serving & np.isnan(achieved) & ~_has_error(col, "achieved_rps_per_replica", rows.n),
+            "achieved_rps_per_replica", required)
     for c in ("p50_latency_ms", "p95_latency_ms", "p99_latency_ms"):
-        col.add(serving & np.isnan(num(c)) & ~_has_error(col, c, n), c,
-                "is required when the replicas served (outcome ok, slo_violation, interrupted)")
-    if has("slo_met"):
-        col.add((outcome == "ok") & ~met_b, "outcome", "is ok but slo_met is false (use slo_violation)")
-        col.add((outcome == "slo_violation") & met_b, "outcome", "is slo_violation but slo_met is true")
+        col.add(serving & np.isnan(rows.num(c)) & ~_has_error(col, c, rows.n), c, required)
+    if rows.has("slo_met"):
+        col.add((outcome == "ok") & ~met, "outcome", "is ok but slo_met is false (use slo_violation)")
+        col.add((outcome == "slo_violation") & met, "outcome", "is slo_violation but slo_met is true")
 
-    # Purchase rules.
-    purchase = txt("purchase")
-    interruptions = num("interruptions")
-    col.add((purchase == Purchase.ON_DEMAND.value) & (interruptions > 0), "interruptions",
+
+def _check_purchase(col: _Collector, rows: _Rows) -> None:
+    purchase, outcome, interruptions = rows.txt("purchase"), rows.txt("outcome"), rows.num("interruptions")
+    on_demand = purchase == Purchase.ON_DEMAND.value
+    col.add(on_demand & (interruptions > 0), "interruptions",
             "must be 0 on on_demand rows (only spot capacity is interrupted)")
-    col.add((purchase == Purchase.ON_DEMAND.value) & (outcome == "interrupted"), "outcome",
-            "interrupted applies to spot rows only")
+    col.add(on_demand & (outcome == "interrupted"), "outcome", "interrupted applies to spot rows only")
     col.add((outcome == "interrupted") & (interruptions == 0), "interruptions",
             "must be ≥ 1 when outcome is interrupted")
 
-    # Tokens only where they mean something.
-    task = txt("task")
+
+def _check_tokens(col: _Collector, rows: _Rows) -> None:
+    """Tokens only where they mean something."""
+    task = rows.txt("task")
     for c in ("input_tokens", "output_tokens"):
-        if has(c):
-            col.add(~np.isin(task, list(TOKEN_TASKS)) & ~empty[c] & np.isin(task, ENUMS["task"]), c,
+        if rows.has(c):
+            col.add(~np.isin(task, list(TOKEN_TASKS)) & ~rows.empty[c] & np.isin(task, ENUMS["task"]), c,
                     lambda idx: [f"only applies to text, speech and LLM tasks, not {task[i]}" for i in idx])
 
-    # The work of a request, where the row states it.
+
+def _check_work(col: _Collector, rows: _Rows) -> None:
+    """The work of a request, where the row states it."""
+    task, num = rows.txt("task"), rows.num
     for c in ("image_height", "image_width", "steps", "active_params_millions", "gflops_per_request"):
         col.add(num(c) <= 0, c, "must be > 0")
     known_task = np.isin(task, ENUMS["task"])
     for c in ("image_height", "image_width"):
-        if has(c):
-            col.add(known_task & ~np.isin(task, list(IMAGE_TASKS)) & ~empty[c], c,
+        if rows.has(c):
+            col.add(known_task & ~np.isin(task, list(IMAGE_TASKS)) & ~rows.empty[c], c,
                     lambda idx: [f"only applies to image tasks, not {task[i]}" for i in idx])
-    if has("steps"):
-        col.add(known_task & (task != Task.TEXT_TO_IMAGE.value) & ~empty["steps"], "steps",
+    if rows.has("steps"):
+        col.add(known_task & (task != Task.TEXT_TO_IMAGE.value) & ~rows.empty["steps"], "steps",
                 lambda idx: [f"only applies to text-to-image, not {task[i]}" for i in idx])
     col.add(num("active_params_millions") > num("params_millions"), "active_params_millions",
             "must be ≤ params_millions")
 
-    # Accelerator fields agree with each other.
-    accel = txt("accelerator")
-    count = num("accelerator_count")
+
+def _check_accelerator(col: _Collector, rows: _Rows) -> None:
+    """Accelerator fields agree with each other."""
+    accel, count = rows.txt("accelerator"), rows.num("accelerator_count")
     col.add((accel != "") & (count <= 0), "accelerator_count", "must be > 0 when accelerator is set")
     col.add((accel == "") & (count > 0), "accelerator", "is required when accelerator_count > 0")
 
-    # Against the catalog: region, instance type, accelerator, spot price, cost.
-    _check_catalog(col, catalog, txt("cloud"), txt("region"), txt("instance_type"), accel, count,
-                   purchase, num("replicas"), num("hours"), num("cost_usd"),
-                   all(has(c) for c in ("cloud", "region", "instance_type")))
 
-    # Duplicates within the file.
-    if has("deployment_id"):
-        ids = typed["deployment_id"]
-        dup = ids.duplicated(keep="first").to_numpy() & ~empty["deployment_id"]
-        if dup.any():
-            first = pd.Series(np.arange(n)).groupby(ids.to_numpy()).transform("min").to_numpy()
-            id_values = ids.to_numpy(dtype=object)
-            col.add(dup, "deployment_id",
-                    lambda idx: [f"duplicate deployment_id {id_values[i]!r} (first at row {first[i] + 2})" for i in idx])
-
-    valid = ~(col.bad_mask() | all_bad)
-    return ValidationReport(source=source, rows=n, errors=col.errors(source), valid_mask=valid)
+def _check_duplicates(col: _Collector, rows: _Rows) -> None:
+    """Duplicates within the file."""
+    if not rows.has("deployment_id"):
+        return
+    ids = rows.typed["deployment_id"]
+    dup = ids.duplicated(keep="first").to_numpy(dtype=bool) & ~rows.empty["deployment_id"]
+    if dup.any():
+        first = pd.Series(np.arange(rows.n)).groupby(ids.to_numpy()).transform("min").to_numpy()
+        id_values = ids.to_numpy(dtype=object)
+        col.add(dup, "deployment_id",
+                lambda idx: [f"duplicate deployment_id {id_values[i]!r} (first at row {first[i] + 2})" for i in idx])
 
 
 def _has_error(col: _Collector, column: str, n: int) -> np.ndarray:
@@ -563,11 +651,13 @@ def _catalog_frame(catalog: Catalog) -> pd.DataFrame:
     })
 
 
-def _check_catalog(col: _Collector, catalog: Catalog, cloud: np.ndarray, region: np.ndarray,
-                   instance_type: np.ndarray, accel: np.ndarray, count: np.ndarray, purchase: np.ndarray,
-                   replicas: np.ndarray, hours: np.ndarray, cost: np.ndarray, have_keys: bool) -> None:
-    if not have_keys:
+def _check_catalog(col: _Collector, catalog: Catalog, rows: _Rows) -> None:
+    """Against the catalog: region, instance type, accelerator, spot price, cost."""
+    if not all(rows.has(c) for c in ("cloud", "region", "instance_type")):
         return
+    cloud, region, instance_type = rows.txt("cloud"), rows.txt("region"), rows.txt("instance_type")
+    accel, count, purchase = rows.txt("accelerator"), rows.num("accelerator_count"), rows.txt("purchase")
+    replicas, hours, cost = rows.num("replicas"), rows.num("hours"), rows.num("cost_usd")
     cat = _catalog_frame(catalog)
     known_cloud = np.isin(cloud, ENUMS["cloud"])
     regions_of = cat.groupby("cloud")["region"].unique().to_dict()
@@ -618,9 +708,3 @@ def _check_catalog(col: _Collector, catalog: Catalog, cloud: np.ndarray, region:
     col.add(implausible, "cost_usd", lambda idx: [
         f"{cost[i]:,.2f} is over {COST_LIST_PRICE_TOLERANCE:g}× the list price of {replicas[i]:g} replicas × "
         f"{hours[i]:g} h (${hourly[i] * replicas[i] * hours[i]:,.2f}); is it in cents or per month?" for i in idx])
-
-
-def schema_summary() -> str:
-    """The schema as JSON (for docs and `roost history schema`)."""
-    return json.dumps({"log_schema_version": LOG_SCHEMA_VERSION, "columns": COLUMNS,
-                       "optional_columns": EXTRA_COLUMNS}, indent=2)

@@ -18,6 +18,8 @@ import csv
 import hashlib
 import io
 import json
+import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -30,6 +32,8 @@ CATALOG_FORMAT = "roost-catalog"
 CATALOG_SCHEMA_VERSION = 1
 BUNDLED = "bundled"
 
+# Names end up in cloud API calls and resource names: letters, digits and a few separators only.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 _REQUIRED = ("cloud", "region", "instance_type", "vcpus", "memory_gib", "price_hour_usd")
 
 
@@ -138,7 +142,12 @@ def load_catalog(path: str | Path | None = None, *, discounts: Mapping[Cloud | s
         p = Path(path)
         if not p.is_file():
             raise CatalogError(f"{p}: catalog file not found")
-        text = p.read_text()
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise CatalogError(f"{p}: not a catalog: not UTF-8 text (byte {exc.start}); is it a binary file?") from None
+        except OSError as exc:
+            raise CatalogError(f"{p}: cannot read the catalog: {exc.strerror or exc}") from None
         if p.suffix.lower() == ".csv":
             catalog = _from_csv(text, str(p), bundled_gpus)
         else:
@@ -146,6 +155,8 @@ def load_catalog(path: str | Path | None = None, *, discounts: Mapping[Cloud | s
                 doc = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise CatalogError(f"{p}: line {exc.lineno}: not valid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise CatalogError(f"{p}: not a roost catalog: nested too deeply") from None
             catalog = _from_document(doc, str(p), bundled_gpus)
     return catalog.with_discounts(discounts or {})
 
@@ -156,6 +167,8 @@ def _bundled_document() -> dict:
 
 
 def _parse_gpus(raw: Mapping, where: str) -> dict[str, GpuSpec]:
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{where}: \"gpus\" must be an object of GPU name → specs")
     gpus = {}
     for name, spec in raw.items():
         try:
@@ -170,8 +183,12 @@ def _parse_gpus(raw: Mapping, where: str) -> dict[str, GpuSpec]:
                 architecture=spec.get("architecture", ""),
                 launch_year=spec.get("launch_year"),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CatalogError(f"{where}: gpus.{name}: missing or invalid field {exc}") from None
+        spec_numbers = (gpus[name].memory_gib, gpus[name].memory_bandwidth_gbps, gpus[name].fp16_tflops,
+                        gpus[name].fp32_tflops)
+        if not all(math.isfinite(x) and x > 0 for x in spec_numbers):
+            raise CatalogError(f"{where}: gpus.{name}: memory, bandwidth and TFLOPS must be finite numbers > 0")
     return gpus
 
 
@@ -208,6 +225,8 @@ def _from_csv(text: str, where: str, gpus: dict[str, GpuSpec]) -> Catalog:
 
 
 def _offering(row: Mapping, where: str, gpus: Mapping[str, GpuSpec]) -> Offering:
+    if not isinstance(row, Mapping):
+        raise CatalogError(f"{where}: must be an object with {', '.join(_REQUIRED)}")
     for key in _REQUIRED:
         if row.get(key) in (None, ""):
             raise CatalogError(f"{where}: missing {key}")
@@ -216,6 +235,10 @@ def _offering(row: Mapping, where: str, gpus: Mapping[str, GpuSpec]) -> Offering
     except ValueError:
         raise CatalogError(f"{where}.cloud: unknown cloud {row['cloud']!r}"
                            f"{did_you_mean(str(row['cloud']), [c.value for c in Cloud])}") from None
+    for key in ("region", "instance_type", "guest_accelerator", "accelerator"):
+        value = row.get(key)
+        if value not in (None, "") and not (isinstance(value, str) and NAME.match(value)):
+            raise CatalogError(f"{where}.{key}: {value!r} is not a name (letters, digits, '.', '_', '+', '-')")
     accel = row.get("accelerator") or None
     try:
         count = float(row.get("accelerator_count") or 0) if accel else 0.0
@@ -224,8 +247,11 @@ def _offering(row: Mapping, where: str, gpus: Mapping[str, GpuSpec]) -> Offering
         spot = None if spot in (None, "") else float(spot)
         vcpus = int(float(row["vcpus"]))
         memory = float(row["memory_gib"])
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise CatalogError(f"{where}: non-numeric value ({exc})") from None
+    numbers = (price, memory, count) if spot is None else (price, memory, count, spot)
+    if not all(math.isfinite(x) for x in numbers):
+        raise CatalogError(f"{where}: prices, memory_gib and accelerator_count must be finite numbers")
     if price <= 0 or (spot is not None and spot <= 0) or vcpus <= 0 or memory <= 0:
         raise CatalogError(f"{where}: prices, vcpus and memory_gib must be > 0")
     gpu = None
