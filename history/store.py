@@ -25,7 +25,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,10 +37,9 @@ from fsspec.implementations.local import LocalFileSystem
 from history.atomic import _fsync_dir, atomic_write_bytes
 from placement.errors import InputError, RoostError
 
-# A test hook: when set to a path, a local writer creates that file once its data is on disk
-# but before publishing it, then waits to be killed. The SIGKILL fault tests use it to stop a
-# writer at exactly the worst moment.
-PAUSE_BEFORE_PUBLISH_ENV = "ROOST_STORE_PAUSE_BEFORE_PUBLISH"
+# Where a version store may live. memory:// is refused: its versions vanish with the process
+# while the stack file goes on naming them.
+DURABLE_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl")
 
 
 class StoreBusyError(RoostError):
@@ -76,19 +75,48 @@ def current_holder(command: str) -> LockHolder:
                       since=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), command=command)
 
 
-class Location:
-    """A directory-like root (local path or ``proto://bucket/prefix``) holding the store."""
+def check_durable(url: str) -> str:
+    """``url`` if it names durable storage (a directory or an object store), else StoreLocationError."""
+    protocol = url.split("://", 1)[0].lower() if "://" in url else "file"
+    if protocol not in DURABLE_PROTOCOLS:
+        why = " (it lives in this process's memory and vanishes when roost exits)" if protocol == "memory" else ""
+        raise StoreLocationError(f"version store {url!r}: {protocol}:// cannot hold versions{why}; use a "
+                                 "directory or an s3://, gs:// or az:// URL")
+    return url
 
-    def __init__(self, url: str):
+
+class Location:
+    """A directory-like root (local path or ``proto://bucket/prefix``) holding the store.
+
+    ``before_publish`` is called by a local ``create`` once the data is on disk and before it
+    is published under its name: a seam for fault tests that stop a writer at that moment.
+    """
+
+    def __init__(self, url: str, *, before_publish: Callable[[], None] | None = None):
         self.url = url
+        self._before_publish = before_publish
         try:
             fs, root = fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:
             raise StoreLocationError(f"version store {url!r}: {exc} (object stores need their fsspec "
                                      "package, e.g. s3fs, gcsfs or adlfs)") from None
+        except OSError as exc:  # a backend that connects at once (ftp://, sftp://) and cannot
+            raise StoreLocationError(f"version store {url!r}: cannot connect: {exc.strerror or exc}") from None
         self.fs: fsspec.AbstractFileSystem = fs
         self.root = root.rstrip("/") or "/"
         self.local = isinstance(fs, LocalFileSystem)
+        if self.local and os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise StoreLocationError(f"version store {url!r}: {self.root} exists and is not a directory")
+
+    @contextlib.contextmanager
+    def _io(self, *parts: str) -> Iterator[None]:
+        """OS and network failures as one line naming the path (missing keys are answered by callers)."""
+        try:
+            yield
+        except (FileNotFoundError, FileExistsError, filelock.Timeout):  # Timeout is an OSError too
+            raise
+        except OSError as exc:
+            raise StoreLocationError(f"version store: {self.display(*parts)}: {exc.strerror or exc}") from None
 
     def __repr__(self) -> str:
         return f"Location({self.url!r})"
@@ -106,30 +134,38 @@ class Location:
     # -- reads ---------------------------------------------------------------------------------
     def read(self, *parts: str) -> bytes | None:
         try:
-            return self.fs.cat_file(self.path(*parts))
+            with self._io(*parts):
+                return self.fs.cat_file(self.path(*parts))
         except FileNotFoundError:
             return None
 
     def list(self, *parts: str) -> list[str]:
         """Names (not paths) directly under a directory; [] when it does not exist."""
         try:
-            entries = self.fs.ls(self.path(*parts), detail=False)
+            with self._io(*parts):
+                entries = self.fs.ls(self.path(*parts), detail=False)
         except FileNotFoundError:
             return []
         return sorted(str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries)
 
     def exists(self, *parts: str) -> bool:
-        return self.fs.exists(self.path(*parts))
+        with self._io(*parts):
+            return self.fs.exists(self.path(*parts))
 
     # -- writes --------------------------------------------------------------------------------
     def write_atomic(self, data: bytes, *parts: str) -> None:
-        if self.local:
-            atomic_write_bytes(self.path(*parts), data)
-        else:
-            self.fs.pipe_file(self.path(*parts), data)
+        with self._io(*parts):
+            if self.local:
+                atomic_write_bytes(self.path(*parts), data)
+            else:
+                self.fs.pipe_file(self.path(*parts), data)
 
     def create(self, data: bytes, *parts: str) -> bool:
         """Write ``data`` at a key that must not exist yet; False (and nothing written) if it does."""
+        with self._io(*parts):
+            return self._create(data, *parts)
+
+    def _create(self, data: bytes, *parts: str) -> bool:
         target = self.path(*parts)
         if not self.local:
             # No makedirs: object stores have no directories, and s3fs would create a missing bucket.
@@ -146,7 +182,8 @@ class Location:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            _pause_if_asked()
+            if self._before_publish is not None:
+                self._before_publish()
             try:
                 # link() publishes the fully written file under its name, and fails if the
                 # name is taken: atomic and exclusive in one system call.
@@ -182,17 +219,20 @@ class Location:
         holder = current_holder(command)
         if self.local:
             lock_path = Path(self.path(*parts))
-            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            with self._io(*parts):
+                lock_path.parent.mkdir(parents=True, exist_ok=True)
             owner_path = lock_path.with_name(lock_path.name + ".owner")
             lock = filelock.FileLock(str(lock_path), timeout=timeout)
             try:
-                lock.acquire()
+                with self._io(*parts):
+                    lock.acquire()
             except filelock.Timeout:
                 raise StoreBusyError(_busy_message(what, timeout, _read_holder(owner_path.read_bytes()
                                                                                 if owner_path.exists() else None),
                                                    None)) from None
             try:
-                owner_path.write_text(json.dumps(holder.__dict__))
+                with self._io(*parts):
+                    owner_path.write_text(json.dumps(holder.__dict__))
                 yield
             finally:
                 with contextlib.suppress(FileNotFoundError):
@@ -229,11 +269,3 @@ def _busy_message(what: str, timeout: float, holder: LockHolder | None, remote_k
     if remote_key:
         msg += f"; if that process is gone, delete the lock object {remote_key} and retry"
     return msg
-
-
-def _pause_if_asked() -> None:
-    marker = os.environ.get(PAUSE_BEFORE_PUBLISH_ENV)
-    if not marker:
-        return
-    Path(marker).write_text(str(os.getpid()))
-    time.sleep(60)  # the fault test SIGKILLs this process while it waits here

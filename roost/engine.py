@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,9 +24,9 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from placement.errors import InputError, RoostError
+from stacks.keys import PLAN_VERSION_KEY
 
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
-PLAN_VERSION_KEY = "roost:planVersion"
 SECRET_MASK = "[secret]"
 # Pulumi's marker for a secret value inside state and outputs (its "special signature").
 SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
@@ -210,6 +211,15 @@ class PulumiAutomationRunner:
         except FileNotFoundError as exc:
             raise EngineUnavailableError(f"could not {what}: the Pulumi CLI was not found ({exc.filename or exc}). "
                                          f"Install it ({INSTALL_URL}) or use `roost preview --offline`") from None
+        except subprocess.CalledProcessError as exc:
+            # The Automation API runs `pulumi version` first; a broken install fails there.
+            command = " ".join(map(str, exc.cmd)) if isinstance(exc.cmd, (list, tuple)) else str(exc.cmd)
+            raise EngineUnavailableError(f"could not {what}: `{command}` failed with exit status {exc.returncode}; "
+                                         f"repair or reinstall the Pulumi CLI ({INSTALL_URL}) or use "
+                                         "`roost preview --offline`") from None
+        except OSError as exc:  # not executable, permission denied, …
+            raise EngineUnavailableError(f"could not {what}: cannot run the Pulumi CLI ({exc.strerror or exc}); "
+                                         f"repair or reinstall it ({INSTALL_URL})") from None
         except auto.InvalidVersionError as exc:
             raise EngineUnavailableError(f"could not {what}: this Pulumi CLI is too old for the Automation API "
                                          f"({exc}); upgrade it ({INSTALL_URL})") from None

@@ -541,8 +541,7 @@ class VersionsListing:
 
 def list_versions(*, project_dir: Path, stack: str, store: VersionStore) -> VersionsListing:
     history = store.read(stack)
-    config = read_config_state(project_dir, stack) if stack_config_path(project_dir, stack).is_file() \
-        else ConfigState(plan=None, plan_version=None)
+    config = read_config_state(project_dir, stack)
     rows = []
     prev: VersionRecord | None = None
     for r in history.records:

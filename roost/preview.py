@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from placement.errors import InputError
+from placement.yamlsafe import YamlError, read_yaml_file
 from roost.stackfile import PLAN_KEY, read_stack_config, validate_stack_name
+from stacks.keys import PREFIX
 
-NAMESPACE = "roost:"
 FLEET_TYPE = "roost:serving:ModelFleet"
 SHARED = "(shared)"
 
@@ -194,9 +193,9 @@ def runtime_config(stack_config: Mapping[str, Any]) -> tuple[dict[str, str], lis
 def project_name(project_dir: Path) -> str:
     path = project_dir / "Pulumi.yaml"
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: cannot read the Pulumi project file: {exc}") from None
+        doc = read_yaml_file(path) or {}
+    except YamlError as exc:
+        raise InputError(f"cannot read the Pulumi project file: {exc}") from None
     name = doc.get("name") if isinstance(doc, dict) else None
     if not isinstance(name, str) or not name:
         raise InputError(f"{path}: has no project 'name'")
@@ -262,7 +261,7 @@ def offline_preview(project_dir: Path, stack: str) -> PreviewReport:
         raise InputError(f"stack {stack!r} has no plan yet (no {PLAN_KEY} in Pulumi.{stack}.yaml): "
                          f"run `roost plan FLEET --stack {stack}` first")
     config, secret_keys = runtime_config(stack_config)
-    raw = {k.removeprefix(NAMESPACE): v for k, v in config.items() if k.startswith(NAMESPACE)}
+    raw = {k.removeprefix(PREFIX): v for k, v in config.items() if k.startswith(PREFIX)}
     settings = parse_settings(raw, stack=stack)  # settings errors surface here, before Pulumi starts
     result = run_offline(run, project=project_name(project_dir), stack=stack, config=config,
                          secret_keys=secret_keys)

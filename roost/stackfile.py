@@ -17,8 +17,13 @@ import yaml
 from history.atomic import atomic_write_text
 from placement.errors import InputError
 from placement.plan import DeploymentPlan
+from placement.yamlsafe import YamlError, read_yaml_file
+from stacks.keys import PLAN_KEY
 
-PLAN_KEY = "roost:plan"
+
+class StackFileError(InputError):
+    """A stack file that cannot be read or written as one (exit 2)."""
+
 STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
@@ -42,33 +47,37 @@ def stack_config_path(project_dir: Path, stack: str) -> Path:
     return project_dir / f"Pulumi.{validate_stack_name(stack)}.yaml"
 
 
-def read_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
-    """The ``config:`` mapping of a stack file ({} when the file does not exist yet)."""
-    path = stack_config_path(project_dir, stack)
-    if not path.is_file():
+def _read_document(path: Path) -> dict[str, Any]:
+    """The whole stack file ({} when it does not exist), through the bounded YAML reader."""
+    if not path.exists() and not path.is_symlink():
         return {}
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path.name}: invalid YAML: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
-        raise InputError(f"{path.name}: expected a mapping with a 'config:' mapping")
-    return dict(doc.get("config") or {})
+        doc = read_yaml_file(path, path.name)
+    except YamlError as exc:
+        raise StackFileError(str(exc)) from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict) or not isinstance(doc.get("config") or {}, dict):
+        raise StackFileError(f"{path.name}: expected a mapping with a 'config:' mapping")
+    return doc
+
+
+def read_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
+    """The ``config:`` mapping of a stack file ({} when the file does not exist yet)."""
+    return dict(_read_document(stack_config_path(project_dir, stack)).get("config") or {})
 
 
 def write_stack_config(project_dir: Path, stack: str, updates: dict[str, Any]) -> Path:
     """Set keys in a stack file atomically, keeping every other key and top-level section."""
     path = stack_config_path(project_dir, stack)
-    doc: dict[str, Any] = {}
-    if path.is_file():
-        loaded = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise InputError(f"{path.name}: expected a mapping")
-        doc = loaded
+    doc = _read_document(path)
     config = dict(doc.get("config") or {})
     config.update(updates)
     doc["config"] = config
-    atomic_write_text(path, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120))
+    try:
+        atomic_write_text(path, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120))
+    except OSError as exc:
+        raise StackFileError(f"{path.name}: cannot write: {exc.strerror or exc}") from None
     return path
 
 
@@ -81,6 +90,8 @@ def read_plan(project_dir: Path, stack: str) -> DeploymentPlan | None:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise InputError(f"Pulumi.{stack}.yaml: {PLAN_KEY} is not valid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise InputError(f"Pulumi.{stack}.yaml: {PLAN_KEY} is nested too deeply") from None
     if not isinstance(value, dict):
         raise InputError(f"Pulumi.{stack}.yaml: {PLAN_KEY} must be an object")
     return DeploymentPlan.from_dict(value)

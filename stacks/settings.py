@@ -30,10 +30,11 @@ from typing import Any
 from placement.errors import InputError, did_you_mean
 from placement.plan import DeploymentPlan
 from placement.types import Cloud
+from stacks.keys import PLAN, PLAN_VERSION, qualified
 from stacks.naming import UNVERSIONED
 from stacks.policy.rules import Budgets, PolicyConfig
 
-KEYS = ("plan", "planVersion", "publicEndpoint", "aws", "gcp", "azure", "allowedRegions",
+KEYS = (PLAN, PLAN_VERSION, "publicEndpoint", "aws", "gcp", "azure", "allowedRegions",
         "allowedInstanceFamilies", "budgets", "secrets", "secretRefs")
 AWS_KEYS = ("vpcId", "subnetIds", "certificateArn", "amiOverrides", "rootDeviceName", "ingressCidrs")
 GCP_KEYS = ("project", "network", "subnetwork", "certificate", "proxyOnlySubnets", "createProxyOnlySubnet",
@@ -367,7 +368,7 @@ def load() -> StackSettings:
     for key in KEYS:
         if key == "secrets":
             continue
-        value = get_config(f"roost:{key}")
+        value = get_config(qualified(key))
         if value is not None:
             raw[key] = value
     # Which secrets exist is structure, not secret; their values stay Pulumi secrets.

@@ -72,9 +72,10 @@ def _default_runner(project_dir: Path, stack: str) -> EngineRunner:
 
 
 def _default_store(url: str, lock_timeout: float) -> VersionStore:
+    from history.store import check_durable
     from history.versions import VersionStore
 
-    return VersionStore(url, lock_timeout=lock_timeout)
+    return VersionStore(check_durable(url), lock_timeout=lock_timeout)
 
 
 def _default_provenance(project_dir: Path) -> Provenance:

@@ -45,7 +45,7 @@ def stack_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       envvar="ROOST_LOCK_TIMEOUT",
                       help="Seconds to wait for another roost command on the same stack before refusing.")(fn)
     fn = click.option("--store", "store_url", envvar=STORE_ENV, metavar="URL",
-                      help="Version store: a directory or s3://, gs://, az://, memory:// URL "
+                      help="Version store: a directory or an s3://, gs:// or az:// URL "
                            "[default: <project>/.roost/versions; env ROOST_VERSION_STORE].")(fn)
     fn = click.option("--project-dir", type=click.Path(file_okay=False, exists=True),
                       help="Pulumi project directory [default: nearest directory with a Pulumi.yaml].")(fn)

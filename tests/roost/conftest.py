@@ -10,7 +10,7 @@ from testdata import FLEET_V1
 
 @pytest.fixture(autouse=True)
 def _no_ambient_store(monkeypatch):
-    for var in ("ROOST_VERSION_STORE", "ROOST_STACK", "ROOST_LOCK_TIMEOUT", "ROOST_STORE_PAUSE_BEFORE_PUBLISH"):
+    for var in ("ROOST_VERSION_STORE", "ROOST_STACK", "ROOST_LOCK_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
 
 

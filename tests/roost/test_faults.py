@@ -12,12 +12,31 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from history.store import PAUSE_BEFORE_PUBLISH_ENV
 from history.versions import VersionStore
 from roost import lifecycle
 from roost.cli import main
 
 ROOST = [sys.executable, "-c", "from roost.cli import main; main()"]
+# The same CLI, with a store whose writer pauses once its record is on disk but unpublished
+# (the marker file says so), so that the test can SIGKILL it at exactly the worst moment.
+PAUSING_ROOST = [sys.executable, "-c", """
+import os, sys, time
+from pathlib import Path
+from history.store import Location
+from history.versions import VersionStore
+from roost.cli import main
+from roost.cli.options import StackServices
+
+marker = Path(sys.argv[1])
+
+def pause():
+    marker.write_text(str(os.getpid()))
+    time.sleep(60)
+
+factory = lambda url, timeout: VersionStore(Location(url, before_publish=pause), lock_timeout=timeout)
+sys.argv = sys.argv[1:]
+main(obj=StackServices(store_factory=factory))
+"""]
 
 
 def plan_cmd(project: Path, fleet: Path, *extra: str) -> list[str]:
@@ -39,8 +58,8 @@ def test_writer_killed_mid_write_leaves_no_partial_version(project, fleet_texts,
     first = plan_in_process(project)
     (project / "fleet.yaml").write_text(fleet_texts[1])
     marker = tmp_path / "writer-paused"
-    proc = subprocess.Popen(plan_cmd(project, project / "fleet.yaml"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**os.environ, PAUSE_BEFORE_PUBLISH_ENV: str(marker)})
+    cmd = [*PAUSING_ROOST, str(marker), *plan_cmd(project, project / "fleet.yaml")[len(ROOST):]]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()

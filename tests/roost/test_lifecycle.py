@@ -292,6 +292,9 @@ def test_flipped_byte_fails_versions_with_exit_1(env):
 
 
 def test_object_store_url_through_fsspec(env, fleet_texts):
+    # memory:// stands in for an object store; the CLI itself refuses it (see the next test).
+    env.services = StackServices(runner_factory=env._runner, provenance=lambda _: WHO,
+                                 store_factory=lambda url, timeout: VersionStore(url, lock_timeout=timeout))
     url = f"memory://roost-{uuid.uuid4().hex}/stacks"
     env.plan("--store", url)
     env.write_fleet(fleet_texts[1])
@@ -300,6 +303,14 @@ def test_object_store_url_through_fsspec(env, fleet_texts):
     assert [v["version"] for v in listing["versions"]] == [1, 2]
     assert listing["store"].startswith("memory://")
     assert not (env.project / ".roost").exists()
+
+
+@pytest.mark.parametrize("url", ["memory://roost-vanishes/stacks", "ftp://x", "/dev/null"])
+def test_a_store_that_cannot_hold_versions_is_refused_in_one_line(env, url):
+    result = env.roost("plan", str(env.project / "fleet.yaml"), "--predictor", "baseline", "--store", url)
+    assert result.exit_code == 2, result.output
+    assert "version store" in result.output and "internal error" not in result.output
+    assert not (env.project / "Pulumi.dev.yaml").exists()  # nothing recorded, nothing written
 
 
 def test_engine_preview_carries_the_plan_version(env):
