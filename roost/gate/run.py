@@ -115,7 +115,8 @@ def run_ci(req: CiRequest, on_stage: Stage | None = None) -> checks.CiResult:
 # -- inputs -----------------------------------------------------------------------------------------
 def _stack_config(project_dir: Path, stack: str) -> tuple[ConfigState, Any]:
     """The committed plan and the validated roost settings (SettingsError lists every problem)."""
-    from roost.preview import NAMESPACE, runtime_config
+    from roost.preview import runtime_config
+    from stacks.keys import PREFIX
     from stacks.settings import parse_settings
 
     path = stack_config_path(project_dir, stack)
@@ -125,7 +126,7 @@ def _stack_config(project_dir: Path, stack: str) -> tuple[ConfigState, Any]:
     if config.plan is None:
         raise InputError(f"{path.name} has no {PLAN_KEY}: run `roost plan FLEET --stack {stack}` first")
     values, _ = runtime_config(read_stack_config(project_dir, stack))
-    raw = {k.removeprefix(NAMESPACE): v for k, v in values.items() if k.startswith(NAMESPACE)}
+    raw = {k.removeprefix(PREFIX): v for k, v in values.items() if k.startswith(PREFIX)}
     return config, parse_settings(raw, stack=stack)
 
 
