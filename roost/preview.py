@@ -17,8 +17,8 @@ from placement.errors import InputError
 from placement.yamlsafe import YamlError, read_yaml_file
 from roost.stackfile import PLAN_KEY, read_stack_config, validate_stack_name
 from stacks.keys import PREFIX
+from stacks.naming import FLEET_TYPE
 
-FLEET_TYPE = "roost:serving:ModelFleet"
 SHARED = "(shared)"
 
 # The inputs worth a glance per resource type (dotted paths; "[]" walks a list).

@@ -19,6 +19,9 @@ from placement.costs import UNASSIGNED_TEAM
 
 HASH_LEN = 6
 
+# The type token of every fleet component (stacks.components.fleet.ModelFleet), whatever its cloud.
+FLEET_TYPE = "roost:serving:ModelFleet"
+
 # Cost-allocation keys on everything that takes tags or labels (lowercase: valid on all clouds).
 TAG_MODEL = "roost-model"
 TAG_TEAM = "roost-team"

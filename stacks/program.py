@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 
 from stacks import settings as stack_settings
-from stacks.components.fleet import ModelFleet
+from stacks.components.registry import create_fleet
 from stacks.fleet_args import FleetArgs
 from stacks.providers import ProviderCache, SharedCache
 
@@ -22,7 +22,7 @@ def run() -> None:
     providers = ProviderCache(settings)
     shared = SharedCache()
     for args in fleet_args:
-        fleet = ModelFleet(args, provider=providers.get(args.cloud, args.region), settings=settings, shared=shared)
+        fleet = create_fleet(args, provider=providers.get(args.cloud, args.region), settings=settings, shared=shared)
         pulumi.export(f"{EXPORT_PREFIX}{args.name}", fleet.outputs)
     pulumi.export("roost", {
         "planVersion": settings.plan_version,

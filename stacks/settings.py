@@ -40,7 +40,6 @@ AWS_KEYS = ("vpcId", "subnetIds", "certificateArn", "amiOverrides", "rootDeviceN
 GCP_KEYS = ("project", "network", "subnetwork", "certificate", "proxyOnlySubnets", "createProxyOnlySubnet",
             "cloudNat", "imageOverrides", "ingressCidrs")
 AZURE_KEYS = ("addressSpace", "adminUsername", "adminSshPublicKey", "imageOverrides", "ingressCidrs")
-PUBLIC_CIDRS = ("0.0.0.0/0",)
 
 
 class SettingsError(InputError):
@@ -253,18 +252,8 @@ def _parse_secret_refs(value: Any, problems: _Problems) -> dict[str, SecretRef]:
     return refs
 
 
-def parse_settings(raw: Mapping[str, Any], *, stack: str) -> StackSettings:
-    """Validate and type a stack's ``roost:*`` config (keys without the ``roost:`` prefix).
-
-    Raises SettingsError listing every problem, each naming its key."""
-    problems = _Problems()
-    _unknown_keys({k: v for k, v in raw.items() if not k.startswith("secrets.")}, KEYS, "", problems)
-    plan = _parse_plan(raw.get("plan"), problems)
-
-    version = raw.get("planVersion")
-    plan_version = UNVERSIONED if version in (None, "") else str(version)
-
-    aws_raw = _as_object(raw.get("aws"), "aws", problems)
+def _parse_aws(raw: Any, problems: _Problems) -> AwsSettings:
+    aws_raw = _as_object(raw, "aws", problems)
     _unknown_keys(aws_raw, AWS_KEYS, "aws", problems)
     subnet_ids = _as_str_list(aws_raw.get("subnetIds"), "aws.subnetIds", problems) or ()
     aws = AwsSettings(
@@ -279,13 +268,16 @@ def parse_settings(raw: Mapping[str, Any], *, stack: str) -> StackSettings:
         problems.add("aws.subnetIds", "an application load balancer needs subnets in at least two availability zones")
     if subnet_ids and not aws.vpc_id:
         problems.add("aws.vpcId", "is required when aws.subnetIds is set (the subnets' VPC)")
+    return aws
 
-    gcp_raw = _as_object(raw.get("gcp"), "gcp", problems)
+
+def _parse_gcp(raw: Any, problems: _Problems) -> GcpSettings:
+    gcp_raw = _as_object(raw, "gcp", problems)
     _unknown_keys(gcp_raw, GCP_KEYS, "gcp", problems)
     proxy_subnets = _as_str_map(gcp_raw.get("proxyOnlySubnets"), "gcp.proxyOnlySubnets", problems)
     for region, cidr in proxy_subnets.items():
         _as_cidrs([cidr], f"gcp.proxyOnlySubnets.{region}", problems)
-    gcp = GcpSettings(
+    return GcpSettings(
         project=_as_str(gcp_raw.get("project"), "gcp.project", problems),
         network=_as_str(gcp_raw.get("network"), "gcp.network", problems) or "default",
         subnetwork=_as_str(gcp_raw.get("subnetwork"), "gcp.subnetwork", problems),
@@ -298,7 +290,9 @@ def parse_settings(raw: Mapping[str, Any], *, stack: str) -> StackSettings:
         ingress_cidrs=_as_cidrs(gcp_raw.get("ingressCidrs"), "gcp.ingressCidrs", problems),
     )
 
-    azure_raw = _as_object(raw.get("azure"), "azure", problems)
+
+def _parse_azure(raw: Any, problems: _Problems) -> AzureSettings:
+    azure_raw = _as_object(raw, "azure", problems)
     _unknown_keys(azure_raw, AZURE_KEYS, "azure", problems)
     azure = AzureSettings(
         address_space=_as_str(azure_raw.get("addressSpace"), "azure.addressSpace", problems)
@@ -315,41 +309,64 @@ def parse_settings(raw: Mapping[str, Any], *, stack: str) -> StackSettings:
             problems.add("azure.addressSpace", "must be /24 or larger (the serving subnet takes a /24)")
     except ValueError:
         problems.add("azure.addressSpace", f"{azure.address_space!r} is not a CIDR range such as 10.42.0.0/16")
+    return azure
 
+
+def _parse_policy(raw: Mapping[str, Any], problems: _Problems) -> PolicyConfig:
     budgets_raw = _as_object(raw.get("budgets"), "budgets", problems)
     _unknown_keys(budgets_raw, ("stack", "teams"), "budgets", problems)
     teams_raw = _as_object(budgets_raw.get("teams"), "budgets.teams", problems)
     team_caps = {t: usd for t, v in teams_raw.items() if (usd := _usd(v, f"budgets.teams.{t}", problems)) is not None}
-    policy = PolicyConfig(
+    return PolicyConfig(
         allowed_regions=_as_str_list(raw.get("allowedRegions"), "allowedRegions", problems),
         allowed_instance_families=_as_str_list(raw.get("allowedInstanceFamilies"), "allowedInstanceFamilies",
                                                problems),
         budgets=Budgets(stack_usd=_usd(budgets_raw.get("stack"), "budgets.stack", problems), teams=team_caps),
     )
 
+
+def _check_plan_needs(plan: DeploymentPlan, gcp: GcpSettings, azure: AzureSettings, secret_values: Mapping[str, Any],
+                      secret_refs: Mapping[str, SecretRef], problems: _Problems) -> None:
+    """Settings the plan's clouds and secrets need before anything can deploy."""
+    on: dict[Cloud, list[str]] = {}
+    for d in plan.deployments:
+        on.setdefault(d.choice.cloud, []).append(d.name)
+
+    def runs(names: list[str]) -> str:
+        return f"{', '.join(names)} {'runs' if len(names) == 1 else 'run'}"
+
+    if Cloud.GCP in on and not gcp.project:
+        problems.add("gcp.project", f"is required: {runs(on[Cloud.GCP])} on GCP "
+                     "(pulumi config set --path roost:gcp.project MY-PROJECT)")
+    if Cloud.AZURE in on and not azure.admin_ssh_public_key:
+        problems.add("azure.adminSshPublicKey",
+                     f"is required: {runs(on[Cloud.AZURE])} on Azure, whose Linux scale sets need "
+                     "an SSH key when password login is off (no port opens for it) "
+                     "(pulumi config set --path roost:azure.adminSshPublicKey \"$(cat ~/.ssh/id_ed25519.pub)\")")
+    for d in plan.deployments:
+        for name in d.secrets:
+            if name in secret_values and name in secret_refs:
+                problems.add(f"secrets.{name}", "is both a Pulumi secret and a secretRefs entry; keep one")
+
+
+def parse_settings(raw: Mapping[str, Any], *, stack: str) -> StackSettings:
+    """Validate and type a stack's ``roost:*`` config (keys without the ``roost:`` prefix).
+
+    Raises SettingsError listing every problem, each naming its key."""
+    problems = _Problems()
+    _unknown_keys({k: v for k, v in raw.items() if not k.startswith("secrets.")}, KEYS, "", problems)
+    plan = _parse_plan(raw.get("plan"), problems)
+    version = raw.get("planVersion")
+    plan_version = UNVERSIONED if version in (None, "") else str(version)
+    aws = _parse_aws(raw.get("aws"), problems)
+    gcp = _parse_gcp(raw.get("gcp"), problems)
+    azure = _parse_azure(raw.get("azure"), problems)
+    policy = _parse_policy(raw, problems)
     secret_values = dict(_as_object(raw.get("secrets"), "secrets", problems))
     secret_values.update({k.removeprefix("secrets."): v for k, v in raw.items() if k.startswith("secrets.")})
     secret_refs = _parse_secret_refs(raw.get("secretRefs"), problems)
-
     if plan is not None:
-        clouds = {d.choice.cloud for d in plan.deployments}
-        on = {c: [d.name for d in plan.deployments if d.choice.cloud is c] for c in clouds}
-        def runs(names: list[str]) -> str:
-            return f"{', '.join(names)} {'runs' if len(names) == 1 else 'run'}"
-
-        if Cloud.GCP in clouds and not gcp.project:
-            problems.add("gcp.project", f"is required: {runs(on[Cloud.GCP])} on GCP "
-                         "(pulumi config set --path roost:gcp.project MY-PROJECT)")
-        if Cloud.AZURE in clouds and not azure.admin_ssh_public_key:
-            problems.add("azure.adminSshPublicKey",
-                         f"is required: {runs(on[Cloud.AZURE])} on Azure, whose Linux scale sets need "
-                         "an SSH key when password login is off (no port opens for it) "
-                         "(pulumi config set --path roost:azure.adminSshPublicKey \"$(cat ~/.ssh/id_ed25519.pub)\")")
-        for d in plan.deployments:
-            for name in d.secrets:
-                ref = secret_refs.get(name)
-                if name in secret_values and ref is not None:
-                    problems.add(f"secrets.{name}", "is both a Pulumi secret and a secretRefs entry; keep one")
+        _check_plan_needs(plan, gcp, azure, secret_values, secret_refs, problems)
     public_endpoint = _as_bool(raw.get("publicEndpoint"), "publicEndpoint", problems, False)
     if problems.items or plan is None:
         raise SettingsError(problems.items)

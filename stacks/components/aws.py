@@ -15,7 +15,8 @@ import pulumi_aws as aws
 
 from stacks import naming
 from stacks import provider_values as pv
-from stacks.components.fleet import FleetOutputs
+from stacks.components.fleet import ModelFleet
+from stacks.components.outputs import FleetOutputs
 from stacks.fleet_args import FleetArgs
 from stacks.naming import logical_name
 from stacks.providers import SharedCache
@@ -66,128 +67,171 @@ def _ami(args: FleetArgs, provider: pulumi.ProviderResource) -> pulumi.Input[str
                                         opts=pulumi.InvokeOutputOptions(provider=provider)).value
 
 
-def build(fleet: pulumi.ComponentResource, args: FleetArgs, provider: pulumi.ProviderResource,
-          settings: StackSettings, shared: SharedCache) -> FleetOutputs:
-    opts = pulumi.ResourceOptions(parent=fleet, provider=provider)
-    tags = args.tags.aws()
-    net = _network(args.region, provider, settings, shared)
-    n = args.name
-    https = bool(settings.aws.certificate_arn)
-    ingress_cidrs = settings.aws.ingress_cidrs
-    client_cidrs: pulumi.Input[list[str]] = list(ingress_cidrs) if ingress_cidrs else (
-        ["0.0.0.0/0"] if args.public else pulumi.Output.from_input(net.vpc_cidr).apply(lambda c: [c]))
-    lb_ports = (HTTPS_PORT, HTTP_PORT) if https else (HTTP_PORT,)  # HTTP only redirects when TLS is on
+class AwsModelFleet(ModelFleet):
+    """Security groups, instance identity, launch template, ALB and Auto Scaling group."""
 
-    lb_sg = aws.ec2.SecurityGroup(
-        logical_name(n, "lb-sg"),
-        name=naming.physical_name(naming.AWS_GENERIC, args.stack, n, "lb"),
-        description=f"roost {n}: clients to the load balancer",
-        vpc_id=net.vpc_id,
-        ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=p, to_port=p, cidr_blocks=client_cidrs,
-                                                  description="clients") for p in lb_ports],
-        egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=args.port, to_port=args.port,
-                                                cidr_blocks=pulumi.Output.from_input(net.vpc_cidr).apply(lambda c: [c]),
-                                                description="to model replicas")],
-        tags=tags, opts=opts)
-    instance_sg = aws.ec2.SecurityGroup(
-        logical_name(n, "instance-sg"),
-        name=naming.physical_name(naming.AWS_GENERIC, args.stack, n, "instances"),
-        description=f"roost {n}: model port from the load balancer only; no SSH",
-        vpc_id=net.vpc_id,
-        ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=args.port, to_port=args.port,
-                                                  security_groups=[lb_sg.id], description="load balancer")],
-        egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=p, to_port=p, cidr_blocks=["0.0.0.0/0"],
-                                                description="image pulls, packages, AWS APIs") for p in EGRESS_PORTS],
-        tags=tags, opts=opts)
+    def _build(self) -> FleetOutputs:
+        args = self.fleet_args
+        net = _network(args.region, self.provider, self.settings, self.shared)
+        lb_sg, instance_sg = self._security_groups(net)
+        profile = self._identity()
+        launch_template = self._launch_template(instance_sg, profile)
+        target_group, load_balancer, listener = self._load_balancer(net, lb_sg)
+        log_group = aws.cloudwatch.LogGroup(logical_name(args.name, "logs"), name=aws_log_group(args.stack, args.name),
+                                            retention_in_days=30, tags=args.tags.aws(), opts=self.child_opts)
+        group = self._group(net, launch_template, target_group, depends_on=[listener, log_group])
+        self._scaling_policy(group, load_balancer, target_group)
+        scheme = "https" if self._https else "http"
+        return FleetOutputs(endpoint=pulumi.Output.concat(scheme, "://", load_balancer.dns_name),
+                            group_name=group.name)
+
+    @property
+    def _https(self) -> bool:
+        return bool(self.settings.aws.certificate_arn)
+
+    # --- network: clients → load balancer → model port; nothing opens SSH ---
+
+    def _security_groups(self, net: _Network) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        args, opts, tags, n = self.fleet_args, self.child_opts, self.fleet_args.tags.aws(), self.fleet_args.name
+        ingress_cidrs = self.settings.aws.ingress_cidrs
+        vpc_only = pulumi.Output.from_input(net.vpc_cidr).apply(lambda c: [c])
+        client_cidrs: pulumi.Input[list[str]] = list(ingress_cidrs) if ingress_cidrs else (
+            ["0.0.0.0/0"] if args.public else vpc_only)
+        lb_ports = (HTTPS_PORT, HTTP_PORT) if self._https else (HTTP_PORT,)  # HTTP only redirects when TLS is on
+        lb_sg = aws.ec2.SecurityGroup(
+            logical_name(n, "lb-sg"),
+            name=naming.physical_name(naming.AWS_GENERIC, args.stack, n, "lb"),
+            description=f"roost {n}: clients to the load balancer",
+            vpc_id=net.vpc_id,
+            ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=p, to_port=p,
+                                                      cidr_blocks=client_cidrs, description="clients")
+                     for p in lb_ports],
+            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=args.port, to_port=args.port,
+                                                    cidr_blocks=vpc_only, description="to model replicas")],
+            tags=tags, opts=opts)
+        instance_sg = aws.ec2.SecurityGroup(
+            logical_name(n, "instance-sg"),
+            name=naming.physical_name(naming.AWS_GENERIC, args.stack, n, "instances"),
+            description=f"roost {n}: model port from the load balancer only; no SSH",
+            vpc_id=net.vpc_id,
+            ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=args.port, to_port=args.port,
+                                                      security_groups=[lb_sg.id], description="load balancer")],
+            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=p, to_port=p,
+                                                    cidr_blocks=["0.0.0.0/0"],
+                                                    description="image pulls, packages, AWS APIs")
+                    for p in EGRESS_PORTS],
+            tags=tags, opts=opts)
+        return lb_sg, instance_sg
 
     # --- identity: SSM, image pull, logs/metrics, and the fleet's own secrets only ---
-    role = aws.iam.Role(
-        logical_name(n, "role"),
-        name=naming.physical_name(naming.AWS_GENERIC, args.stack, n, "instance"),
-        description=f"roost {n} serving instances",
-        assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-        tags=tags, opts=opts)
-    for policy in MANAGED_POLICIES:
-        aws.iam.RolePolicyAttachment(logical_name(n, f"role-{policy.value.rsplit('/', 1)[-1]}"), role=role.name,
-                                     policy_arn=policy.value, opts=opts)
-    secret_arns: list[pulumi.Input[str]] = []
-    for s in args.secrets:
-        if s.ref is not None and s.ref.aws_arn:
-            secret_arns.append(s.ref.aws_arn)
-            continue
-        secret = aws.secretsmanager.Secret(
-            logical_name(n, f"secret-{s.name}"),
-            name=naming.aws_secret_name(args.stack, n, s.name),
-            description=f"roost {n}: {s.name} (read at boot by the fleet's instances)",
-            recovery_window_in_days=7, tags=tags, opts=opts)
-        if s.has_value:
-            aws.secretsmanager.SecretVersion(logical_name(n, f"secret-{s.name}-value"), secret_id=secret.id,
-                                             secret_string=settings.secret_values[s.name], opts=opts)
-        secret_arns.append(secret.arn)
-    if secret_arns:
-        aws.iam.RolePolicy(
-            logical_name(n, "role-secrets"), role=role.id,
-            policy=pulumi.Output.all(*secret_arns).apply(lambda arns: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-                               "Resource": sorted(arns)}]})),
-            opts=opts)
-    profile = aws.iam.InstanceProfile(logical_name(n, "profile"),
-                                      name=naming.physical_name(naming.AWS_GENERIC, args.stack, n, "instance"),
-                                      role=role.name, tags=tags, opts=opts)
+
+    def _identity(self) -> aws.iam.InstanceProfile:
+        args, opts, tags, n = self.fleet_args, self.child_opts, self.fleet_args.tags.aws(), self.fleet_args.name
+        role = aws.iam.Role(
+            logical_name(n, "role"),
+            name=naming.physical_name(naming.AWS_GENERIC, args.stack, n, "instance"),
+            description=f"roost {n} serving instances",
+            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            tags=tags, opts=opts)
+        for policy in MANAGED_POLICIES:
+            aws.iam.RolePolicyAttachment(logical_name(n, f"role-{policy.value.rsplit('/', 1)[-1]}"),
+                                         role=role.name, policy_arn=policy.value, opts=opts)
+        secret_arns = self._secrets()
+        if secret_arns:
+            aws.iam.RolePolicy(
+                logical_name(n, "role-secrets"), role=role.id,
+                policy=pulumi.Output.all(*secret_arns).apply(lambda arns: json.dumps({
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+                                   "Resource": sorted(arns)}]})),
+                opts=opts)
+        return aws.iam.InstanceProfile(logical_name(n, "profile"),
+                                       name=naming.physical_name(naming.AWS_GENERIC, args.stack, n, "instance"),
+                                       role=role.name, tags=tags, opts=opts)
+
+    def _secrets(self) -> list[pulumi.Input[str]]:
+        """The ARNs of the fleet's secrets: referenced ones as given, the rest created here."""
+        args, opts, n = self.fleet_args, self.child_opts, self.fleet_args.name
+        arns: list[pulumi.Input[str]] = []
+        for s in args.secrets:
+            if s.ref is not None and s.ref.aws_arn:
+                arns.append(s.ref.aws_arn)
+                continue
+            secret = aws.secretsmanager.Secret(
+                logical_name(n, f"secret-{s.name}"),
+                name=naming.aws_secret_name(args.stack, n, s.name),
+                description=f"roost {n}: {s.name} (read at boot by the fleet's instances)",
+                recovery_window_in_days=7, tags=args.tags.aws(), opts=opts)
+            if s.has_value:
+                aws.secretsmanager.SecretVersion(logical_name(n, f"secret-{s.name}-value"), secret_id=secret.id,
+                                                 secret_string=self.settings.secret_values[s.name], opts=opts)
+            arns.append(secret.arn)
+        return arns
 
     # --- launch template ---
-    user_data = base64.b64encode(render_boot_script(args).encode()).decode()
-    launch_template = aws.ec2.LaunchTemplate(
-        logical_name(n, "lt"),
-        name=naming.physical_name(naming.AWS_GENERIC, args.stack, n),
-        description=f"roost {n}: {args.image}",
-        image_id=_ami(args, provider),
-        instance_type=args.instance_type,
-        update_default_version=True,
-        iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
-        vpc_security_group_ids=[instance_sg.id],
-        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-            http_tokens=pv.AWS_HTTP_TOKENS_REQUIRED, http_endpoint=pv.AWS_HTTP_ENDPOINT_ENABLED,
-            http_put_response_hop_limit=pv.AWS_IMDS_HOP_LIMIT, instance_metadata_tags=pv.AWS_INSTANCE_METADATA_TAGS),
-        block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-            device_name=settings.aws.root_device_name,
-            ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                volume_size=args.root_disk_gib, volume_type=pv.AWS_VOLUME_TYPE, encrypted="true",
-                delete_on_termination="true"))],
-        monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
-        user_data=user_data,
-        tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
-                            for kind in ("instance", "volume", "network-interface")],
-        tags=tags, opts=opts)
+
+    def _launch_template(self, instance_sg: aws.ec2.SecurityGroup,
+                         profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
+        args, tags, n = self.fleet_args, self.fleet_args.tags.aws(), self.fleet_args.name
+        user_data = base64.b64encode(render_boot_script(args).encode()).decode()
+        return aws.ec2.LaunchTemplate(
+            logical_name(n, "lt"),
+            name=naming.physical_name(naming.AWS_GENERIC, args.stack, n),
+            description=f"roost {n}: {args.image}",
+            image_id=_ami(args, self.provider),
+            instance_type=args.instance_type,
+            update_default_version=True,
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            vpc_security_group_ids=[instance_sg.id],
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_tokens=pv.AWS_HTTP_TOKENS_REQUIRED, http_endpoint=pv.AWS_HTTP_ENDPOINT_ENABLED,
+                http_put_response_hop_limit=pv.AWS_IMDS_HOP_LIMIT,
+                instance_metadata_tags=pv.AWS_INSTANCE_METADATA_TAGS),
+            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=self.settings.aws.root_device_name,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=args.root_disk_gib, volume_type=pv.AWS_VOLUME_TYPE, encrypted="true",
+                    delete_on_termination="true"))],
+            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+            user_data=user_data,
+            tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
+                                for kind in ("instance", "volume", "network-interface")],
+            tags=tags, opts=self.child_opts)
 
     # --- load balancer ---
-    target_group = aws.lb.TargetGroup(
-        logical_name(n, "tg"),
-        # The port is part of the name: changing it replaces the group without a name clash.
-        name=naming.physical_name(naming.AWS_LB, args.stack, n, str(args.port)),
-        port=args.port, protocol="HTTP", target_type=pv.AWS_TARGET_TYPE, vpc_id=net.vpc_id,
-        deregistration_delay=30, load_balancing_algorithm_type=pv.AWS_LB_ALGORITHM,
-        # Set every threshold: the provider's documented defaults differ from AWS's.
-        health_check=aws.lb.TargetGroupHealthCheckArgs(
-            enabled=True, path=args.health_path, port="traffic-port", protocol="HTTP", matcher="200",
-            interval=15, timeout=5, healthy_threshold=2, unhealthy_threshold=3),
-        tags=tags, opts=opts)
-    load_balancer = aws.lb.LoadBalancer(
-        logical_name(n, "alb"),
-        name=naming.physical_name(naming.AWS_LB, args.stack, n),
-        internal=not args.public, load_balancer_type=pv.AWS_LB_TYPE,
-        security_groups=[lb_sg.id], subnets=net.subnet_ids,
-        drop_invalid_header_fields=True, idle_timeout=args.request_timeout_seconds,
-        tags=tags, opts=opts)
-    forward = [aws.lb.ListenerDefaultActionArgs(type=pv.AWS_LISTENER_ACTION_FORWARD,
-                                                target_group_arn=target_group.arn)]
-    if https:
+
+    def _load_balancer(self, net: _Network, lb_sg: aws.ec2.SecurityGroup
+                       ) -> tuple[aws.lb.TargetGroup, aws.lb.LoadBalancer, aws.lb.Listener]:
+        args, opts, tags, n = self.fleet_args, self.child_opts, self.fleet_args.tags.aws(), self.fleet_args.name
+        target_group = aws.lb.TargetGroup(
+            logical_name(n, "tg"),
+            # The port is part of the name: changing it replaces the group without a name clash.
+            name=naming.physical_name(naming.AWS_LB, args.stack, n, str(args.port)),
+            port=args.port, protocol="HTTP", target_type=pv.AWS_TARGET_TYPE, vpc_id=net.vpc_id,
+            deregistration_delay=30, load_balancing_algorithm_type=pv.AWS_LB_ALGORITHM,
+            # Set every threshold: the provider's documented defaults differ from AWS's.
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True, path=args.health_path, port="traffic-port", protocol="HTTP", matcher="200",
+                interval=15, timeout=5, healthy_threshold=2, unhealthy_threshold=3),
+            tags=tags, opts=opts)
+        load_balancer = aws.lb.LoadBalancer(
+            logical_name(n, "alb"),
+            name=naming.physical_name(naming.AWS_LB, args.stack, n),
+            internal=not args.public, load_balancer_type=pv.AWS_LB_TYPE,
+            security_groups=[lb_sg.id], subnets=net.subnet_ids,
+            drop_invalid_header_fields=True, idle_timeout=args.request_timeout_seconds,
+            tags=tags, opts=opts)
+        forward = [aws.lb.ListenerDefaultActionArgs(type=pv.AWS_LISTENER_ACTION_FORWARD,
+                                                    target_group_arn=target_group.arn)]
+        if not self._https:
+            listener = aws.lb.Listener(logical_name(n, "http"), load_balancer_arn=load_balancer.arn, port=HTTP_PORT,
+                                       protocol="HTTP", default_actions=forward, tags=tags, opts=opts)
+            return target_group, load_balancer, listener
         listener = aws.lb.Listener(
             logical_name(n, "https"), load_balancer_arn=load_balancer.arn, port=HTTPS_PORT, protocol="HTTPS",
-            ssl_policy=pv.AWS_TLS_POLICY, certificate_arn=settings.aws.certificate_arn, default_actions=forward,
-            tags=tags, opts=opts)
+            ssl_policy=pv.AWS_TLS_POLICY, certificate_arn=self.settings.aws.certificate_arn,
+            default_actions=forward, tags=tags, opts=opts)
         aws.lb.Listener(
             logical_name(n, "http-redirect"), load_balancer_arn=load_balancer.arn, port=HTTP_PORT, protocol="HTTP",
             default_actions=[aws.lb.ListenerDefaultActionArgs(
@@ -195,63 +239,69 @@ def build(fleet: pulumi.ComponentResource, args: FleetArgs, provider: pulumi.Pro
                 redirect=aws.lb.ListenerDefaultActionRedirectArgs(port=str(HTTPS_PORT), protocol="HTTPS",
                                                                   status_code="HTTP_301"))],
             tags=tags, opts=opts)
-    else:
-        listener = aws.lb.Listener(logical_name(n, "http"), load_balancer_arn=load_balancer.arn, port=HTTP_PORT,
-                                   protocol="HTTP", default_actions=forward, tags=tags, opts=opts)
+        return target_group, load_balancer, listener
 
     # --- Auto Scaling group ---
-    log_group = aws.cloudwatch.LogGroup(logical_name(n, "logs"), name=aws_log_group(args.stack, n),
-                                        retention_in_days=30, tags=tags, opts=opts)
-    group_tags = {**tags, **naming.monthly_usd_tag(args.monthly_cost_usd)}
-    group = aws.autoscaling.Group(
-        logical_name(n, "asg"),
-        name=naming.physical_name(naming.AWS_GENERIC, args.stack, n),
-        min_size=args.min_replicas, max_size=args.max_replicas, desired_capacity=args.replicas,
-        vpc_zone_identifiers=net.subnet_ids,
-        target_group_arns=[target_group.arn],
-        health_check_type=pv.AWS_HEALTH_CHECK_TYPE,
-        health_check_grace_period=args.health_grace_seconds,
-        default_instance_warmup=args.health_grace_seconds,
-        capacity_rebalance=args.is_spot,
-        mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
-            instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
-                on_demand_base_capacity=args.on_demand_base,
-                on_demand_percentage_above_base_capacity=0 if args.is_spot else 100,
-                on_demand_allocation_strategy=pv.AWS_ON_DEMAND_ALLOCATION_STRATEGY,
-                spot_allocation_strategy=pv.AWS_SPOT_ALLOCATION_STRATEGY),
-            launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
-                launch_template_specification=(
-                    aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
-                        launch_template_id=launch_template.id,
-                        # A concrete version, not "$Latest": otherwise instance refresh never starts.
-                        version=launch_template.latest_version.apply(str))),
-                overrides=[aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
-                           for t in args.instance_types])),
-        instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
-            strategy=pv.AWS_INSTANCE_REFRESH_STRATEGY,
-            # Launch before terminate: capacity never drops below what serves the SLO.
-            preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
-                min_healthy_percentage=100, max_healthy_percentage=200,
-                instance_warmup=str(args.health_grace_seconds), auto_rollback=True)),
-        tags=[aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=k != naming.TAG_MONTHLY_USD)
-              for k, v in group_tags.items()],
-        # The scaling policy owns the desired count after creation; `up` must not reset it.
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["desiredCapacity"],
-                                                                        depends_on=[listener, log_group])))
-    aws.autoscaling.Policy(
-        logical_name(n, "scale"),
-        autoscaling_group_name=group.name,
-        policy_type=pv.AWS_POLICY_TYPE_TARGET_TRACKING,
-        estimated_instance_warmup=args.health_grace_seconds,
-        target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
-            predefined_metric_specification=(
-                aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
-                    predefined_metric_type=pv.AWS_METRIC_REQUESTS_PER_TARGET,
-                    resource_label=pulumi.Output.concat(load_balancer.arn_suffix, "/", target_group.arn_suffix))),
-            # The metric counts requests per target per minute.
-            target_value=round(args.target_rps_per_replica * 60, 2)),
-        opts=opts)
 
-    scheme = "https" if https else "http"
-    endpoint = pulumi.Output.concat(scheme, "://", load_balancer.dns_name)
-    return FleetOutputs(endpoint=endpoint, group_name=group.name)
+    def _group(self, net: _Network, launch_template: aws.ec2.LaunchTemplate, target_group: aws.lb.TargetGroup,
+               depends_on: list[pulumi.Resource]) -> aws.autoscaling.Group:
+        args, n = self.fleet_args, self.fleet_args.name
+        group_tags = {**args.tags.aws(), **naming.monthly_usd_tag(args.monthly_cost_usd)}
+        return aws.autoscaling.Group(
+            logical_name(n, "asg"),
+            name=naming.physical_name(naming.AWS_GENERIC, args.stack, n),
+            min_size=args.min_replicas, max_size=args.max_replicas, desired_capacity=args.replicas,
+            vpc_zone_identifiers=net.subnet_ids,
+            target_group_arns=[target_group.arn],
+            health_check_type=pv.AWS_HEALTH_CHECK_TYPE,
+            health_check_grace_period=args.health_grace_seconds,
+            default_instance_warmup=args.health_grace_seconds,
+            capacity_rebalance=args.is_spot,
+            mixed_instances_policy=_mixed_instances(args, launch_template),
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy=pv.AWS_INSTANCE_REFRESH_STRATEGY,
+                # Launch before terminate: capacity never drops below what serves the SLO.
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                    min_healthy_percentage=100, max_healthy_percentage=200,
+                    instance_warmup=str(args.health_grace_seconds), auto_rollback=True)),
+            tags=[aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=k != naming.TAG_MONTHLY_USD)
+                  for k, v in group_tags.items()],
+            # The scaling policy owns the desired count after creation; `up` must not reset it.
+            opts=self.child_options(ignore_changes=["desiredCapacity"], depends_on=depends_on))
+
+    def _scaling_policy(self, group: aws.autoscaling.Group, load_balancer: aws.lb.LoadBalancer,
+                        target_group: aws.lb.TargetGroup) -> None:
+        args = self.fleet_args
+        aws.autoscaling.Policy(
+            logical_name(args.name, "scale"),
+            autoscaling_group_name=group.name,
+            policy_type=pv.AWS_POLICY_TYPE_TARGET_TRACKING,
+            estimated_instance_warmup=args.health_grace_seconds,
+            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                predefined_metric_specification=(
+                    aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type=pv.AWS_METRIC_REQUESTS_PER_TARGET,
+                        resource_label=pulumi.Output.concat(load_balancer.arn_suffix, "/",
+                                                            target_group.arn_suffix))),
+                # The metric counts requests per target per minute.
+                target_value=round(args.target_rps_per_replica * 60, 2)),
+            opts=self.child_opts)
+
+
+def _mixed_instances(args: FleetArgs,
+                     launch_template: aws.ec2.LaunchTemplate) -> aws.autoscaling.GroupMixedInstancesPolicyArgs:
+    """Spot and on-demand in one group: the planned type first, then its equivalents."""
+    return aws.autoscaling.GroupMixedInstancesPolicyArgs(
+        instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
+            on_demand_base_capacity=args.on_demand_base,
+            on_demand_percentage_above_base_capacity=0 if args.is_spot else 100,
+            on_demand_allocation_strategy=pv.AWS_ON_DEMAND_ALLOCATION_STRATEGY,
+            spot_allocation_strategy=pv.AWS_SPOT_ALLOCATION_STRATEGY),
+        launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
+            launch_template_specification=(
+                aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
+                    launch_template_id=launch_template.id,
+                    # A concrete version, not "$Latest": otherwise instance refresh never starts.
+                    version=launch_template.latest_version.apply(str))),
+            overrides=[aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
+                       for t in args.instance_types]))

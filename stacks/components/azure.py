@@ -19,11 +19,11 @@ from pulumi_azure_native import authorization, compute, keyvault, monitor, netwo
 from placement.types import Purchase
 from stacks import naming
 from stacks import provider_values as pv
-from stacks.components.fleet import FleetOutputs
+from stacks.components.fleet import ModelFleet
+from stacks.components.outputs import FleetOutputs
 from stacks.fleet_args import FleetArgs, GroupRole, GroupSpec
 from stacks.machines import AzureGpuSetup
 from stacks.naming import logical_name
-from stacks.providers import SharedCache
 from stacks.settings import StackSettings
 from stacks.userdata import render_boot_script
 
@@ -44,163 +44,186 @@ def _supports_premium_storage(size: str) -> bool:
     return bool(m and "s" in m.group("attrs"))
 
 
-def build(fleet: pulumi.ComponentResource, args: FleetArgs, provider: pulumi.ProviderResource,
-          settings: StackSettings, shared: SharedCache) -> FleetOutputs:
-    opts = pulumi.ResourceOptions(parent=fleet, provider=provider)
-    tags = args.tags.azure()
-    n = args.name
-    location = args.region
-    client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+class AzureModelFleet(ModelFleet):
+    """Resource group, network (NSG, NAT gateway, VNet, subnet), load balancer, Key Vault,
+    scale set(s) with their secret access and autoscale settings."""
 
-    group = resources.ResourceGroup(
-        logical_name(n, "rg"),
-        resource_group_name=naming.physical_name(naming.AZURE_RESOURCE_GROUP, "roost", args.stack, n),
-        location=location, tags=tags, opts=opts)
-    rg = group.name
+    def _build(self) -> FleetOutputs:
+        args = self.fleet_args
+        self._client = authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(provider=self.provider))
+        group = resources.ResourceGroup(
+            logical_name(args.name, "rg"),
+            resource_group_name=naming.physical_name(naming.AZURE_RESOURCE_GROUP, "roost", args.stack, args.name),
+            location=args.region, tags=args.tags.azure(), opts=self.child_opts)
+        self._rg = group.name
+        subnet, nsg = self._network()
+        load_balancer, lb_id, lb_ip = self._load_balancer(subnet)
+        vault = self._vault()
+        script = render_boot_script(args)
+        scale_sets = [_scale_set(args, spec, self.settings, script, self._rg, args.region, subnet, nsg, lb_id,
+                                 args.tags.azure(), self.child_opts, depends_on=[load_balancer])
+                      for spec in args.groups()]
+        self._secret_access(scale_sets, vault)
+        self._autoscale(scale_sets)
+        if lb_ip is not None:
+            endpoint = lb_ip.ip_address.apply(lambda ip: f"http://{ip}")
+        else:
+            endpoint = load_balancer.frontend_ip_configurations.apply(
+                lambda configs: f"http://{configs[0].private_ip_address}" if configs else "")
+        return FleetOutputs(endpoint=endpoint, group_name=scale_sets[-1].name)
 
     # --- network: NSG on the subnet, NAT gateway for egress, no public IPs on VMs ---
-    space = ipaddress.ip_network(settings.azure.address_space)
-    subnet_prefix = str(next(space.subnets(new_prefix=24)))
-    if args.public:
-        clients = list(settings.azure.ingress_cidrs or ["Internet"])
-    else:
-        clients = list(settings.azure.ingress_cidrs or ["VirtualNetwork"])
-    nsg = network.NetworkSecurityGroup(
-        logical_name(n, "nsg"),
-        network_security_group_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n),
-        resource_group_name=rg, location=location,
-        security_rules=[
-            network.SecurityRuleArgs(
-                name="allow-lb-probe", priority=100, direction="Inbound", access="Allow", protocol="Tcp",
-                source_address_prefix="AzureLoadBalancer", source_port_range="*",
-                destination_address_prefix="*", destination_port_range=str(args.port)),
-            network.SecurityRuleArgs(
-                name="allow-clients", priority=110, direction="Inbound", access="Allow", protocol="Tcp",
-                source_address_prefixes=clients, source_port_range="*",
-                destination_address_prefix="*", destination_port_range=str(args.port)),
-            network.SecurityRuleArgs(
-                name="deny-all-inbound", priority=4096, direction="Inbound", access="Deny", protocol="*",
-                source_address_prefix="*", source_port_range="*",
-                destination_address_prefix="*", destination_port_range="*"),
-        ],
-        tags=tags, opts=opts)
-    nat_ip = network.PublicIPAddress(
-        logical_name(n, "nat-ip"), public_ip_address_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n, "nat"),
-        resource_group_name=rg, location=location, sku=network.PublicIPAddressSkuArgs(name="Standard"),
-        public_ip_allocation_method="Static", tags=tags, opts=opts)
-    nat = network.NatGateway(
-        logical_name(n, "nat"), nat_gateway_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n),
-        resource_group_name=rg, location=location, sku=network.NatGatewaySkuArgs(name="Standard"),
-        public_ip_addresses=[network.SubResourceArgs(id=nat_ip.id)], tags=tags, opts=opts)
-    vnet = network.VirtualNetwork(
-        logical_name(n, "vnet"), virtual_network_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n),
-        resource_group_name=rg, location=location,
-        address_space=network.AddressSpaceArgs(address_prefixes=[settings.azure.address_space]),
-        tags=tags,
-        # The subnet is its own resource; without this every `up` would try to remove it from the VNet.
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["subnets"])))
-    subnet = network.Subnet(
-        logical_name(n, "subnet"), subnet_name="serving", resource_group_name=rg,
-        virtual_network_name=vnet.name, address_prefix=subnet_prefix,
-        network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
-        nat_gateway=network.SubResourceArgs(id=nat.id), default_outbound_access=False, opts=opts)
 
-    # --- load balancer (L4): probe on the health path, port 80 → model port ---
-    lb_name = naming.physical_name(naming.AZURE_GENERIC, args.stack, n)
-    lb_id = pulumi.Output.concat("/subscriptions/", client.subscription_id, "/resourceGroups/", rg,
-                                 "/providers/Microsoft.Network/loadBalancers/", lb_name)
-    if args.public:
-        lb_ip = network.PublicIPAddress(
-            logical_name(n, "lb-ip"), public_ip_address_name=naming.physical_name(naming.AZURE_GENERIC, args.stack,
-                                                                                  n, "lb"),
+    def _network(self) -> tuple[network.Subnet, network.NetworkSecurityGroup]:
+        args, settings, opts, n = self.fleet_args, self.settings, self.child_opts, self.fleet_args.name
+        tags, rg, location = args.tags.azure(), self._rg, args.region
+        space = ipaddress.ip_network(settings.azure.address_space)
+        subnet_prefix = str(next(space.subnets(new_prefix=24)))
+        clients = list(settings.azure.ingress_cidrs or ["Internet" if args.public else "VirtualNetwork"])
+        nsg = network.NetworkSecurityGroup(
+            logical_name(n, "nsg"),
+            network_security_group_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n),
+            resource_group_name=rg, location=location,
+            security_rules=[
+                network.SecurityRuleArgs(
+                    name="allow-lb-probe", priority=100, direction="Inbound", access="Allow", protocol="Tcp",
+                    source_address_prefix="AzureLoadBalancer", source_port_range="*",
+                    destination_address_prefix="*", destination_port_range=str(args.port)),
+                network.SecurityRuleArgs(
+                    name="allow-clients", priority=110, direction="Inbound", access="Allow", protocol="Tcp",
+                    source_address_prefixes=clients, source_port_range="*",
+                    destination_address_prefix="*", destination_port_range=str(args.port)),
+                network.SecurityRuleArgs(
+                    name="deny-all-inbound", priority=4096, direction="Inbound", access="Deny", protocol="*",
+                    source_address_prefix="*", source_port_range="*",
+                    destination_address_prefix="*", destination_port_range="*"),
+            ],
+            tags=tags, opts=opts)
+        nat_ip = network.PublicIPAddress(
+            logical_name(n, "nat-ip"),
+            public_ip_address_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n, "nat"),
             resource_group_name=rg, location=location, sku=network.PublicIPAddressSkuArgs(name="Standard"),
             public_ip_allocation_method="Static", tags=tags, opts=opts)
-        frontend = network.FrontendIPConfigurationArgs(name=FRONTEND,
-                                                       public_ip_address=network.PublicIPAddressArgs(id=lb_ip.id))
-    else:
-        frontend = network.FrontendIPConfigurationArgs(name=FRONTEND, subnet=network.SubnetArgs(id=subnet.id),
-                                                       private_ip_allocation_method="Dynamic")
-    load_balancer = network.LoadBalancer(
-        logical_name(n, "lb"), load_balancer_name=lb_name, resource_group_name=rg, location=location,
-        sku=network.LoadBalancerSkuArgs(name=pv.AZURE_LB_SKU),
-        frontend_ip_configurations=[frontend],
-        backend_address_pools=[network.BackendAddressPoolArgs(name=POOL)],
-        probes=[network.ProbeArgs(name=PROBE, protocol="Http", port=args.port, request_path=args.health_path,
-                                  interval_in_seconds=15, number_of_probes=2)],
-        load_balancing_rules=[network.LoadBalancingRuleArgs(
-            name=RULE, protocol="Tcp", frontend_port=HTTP_PORT, backend_port=args.port,
-            frontend_ip_configuration=network.SubResourceArgs(id=pulumi.Output.concat(
-                lb_id, "/frontendIPConfigurations/", FRONTEND)),
-            backend_address_pool=network.SubResourceArgs(id=pulumi.Output.concat(lb_id, "/backendAddressPools/", POOL)),
-            probe=network.SubResourceArgs(id=pulumi.Output.concat(lb_id, "/probes/", PROBE)),
-            idle_timeout_in_minutes=min(30, max(4, math.ceil(args.request_timeout_seconds / 60))),
-            enable_tcp_reset=True, disable_outbound_snat=True)],
-        tags=tags, opts=opts)
+        nat = network.NatGateway(
+            logical_name(n, "nat"), nat_gateway_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n),
+            resource_group_name=rg, location=location, sku=network.NatGatewaySkuArgs(name="Standard"),
+            public_ip_addresses=[network.SubResourceArgs(id=nat_ip.id)], tags=tags, opts=opts)
+        vnet = network.VirtualNetwork(
+            logical_name(n, "vnet"), virtual_network_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n),
+            resource_group_name=rg, location=location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[settings.azure.address_space]),
+            tags=tags,
+            # The subnet is its own resource; without this every `up` would try to remove it from the VNet.
+            opts=self.child_options(ignore_changes=["subnets"]))
+        subnet = network.Subnet(
+            logical_name(n, "subnet"), subnet_name="serving", resource_group_name=rg,
+            virtual_network_name=vnet.name, address_prefix=subnet_prefix,
+            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+            nat_gateway=network.SubResourceArgs(id=nat.id), default_outbound_access=False, opts=opts)
+        return subnet, nsg
+
+    # --- load balancer (L4): probe on the health path, port 80 → model port ---
+
+    def _load_balancer(self, subnet: network.Subnet
+                       ) -> tuple[network.LoadBalancer, pulumi.Output[str], network.PublicIPAddress | None]:
+        args, opts, n = self.fleet_args, self.child_opts, self.fleet_args.name
+        tags, rg, location = args.tags.azure(), self._rg, args.region
+        lb_name = naming.physical_name(naming.AZURE_GENERIC, args.stack, n)
+        lb_id = pulumi.Output.concat("/subscriptions/", self._client.subscription_id, "/resourceGroups/", rg,
+                                     "/providers/Microsoft.Network/loadBalancers/", lb_name)
+        lb_ip = None
+        if args.public:
+            lb_ip = network.PublicIPAddress(
+                logical_name(n, "lb-ip"),
+                public_ip_address_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n, "lb"),
+                resource_group_name=rg, location=location, sku=network.PublicIPAddressSkuArgs(name="Standard"),
+                public_ip_allocation_method="Static", tags=tags, opts=opts)
+            frontend = network.FrontendIPConfigurationArgs(
+                name=FRONTEND, public_ip_address=network.PublicIPAddressArgs(id=lb_ip.id))
+        else:
+            frontend = network.FrontendIPConfigurationArgs(name=FRONTEND, subnet=network.SubnetArgs(id=subnet.id),
+                                                           private_ip_allocation_method="Dynamic")
+        load_balancer = network.LoadBalancer(
+            logical_name(n, "lb"), load_balancer_name=lb_name, resource_group_name=rg, location=location,
+            sku=network.LoadBalancerSkuArgs(name=pv.AZURE_LB_SKU),
+            frontend_ip_configurations=[frontend],
+            backend_address_pools=[network.BackendAddressPoolArgs(name=POOL)],
+            probes=[network.ProbeArgs(name=PROBE, protocol="Http", port=args.port, request_path=args.health_path,
+                                      interval_in_seconds=15, number_of_probes=2)],
+            load_balancing_rules=[network.LoadBalancingRuleArgs(
+                name=RULE, protocol="Tcp", frontend_port=HTTP_PORT, backend_port=args.port,
+                frontend_ip_configuration=network.SubResourceArgs(id=pulumi.Output.concat(
+                    lb_id, "/frontendIPConfigurations/", FRONTEND)),
+                backend_address_pool=network.SubResourceArgs(
+                    id=pulumi.Output.concat(lb_id, "/backendAddressPools/", POOL)),
+                probe=network.SubResourceArgs(id=pulumi.Output.concat(lb_id, "/probes/", PROBE)),
+                idle_timeout_in_minutes=min(30, max(4, math.ceil(args.request_timeout_seconds / 60))),
+                enable_tcp_reset=True, disable_outbound_snat=True)],
+            tags=tags, opts=opts)
+        return load_balancer, lb_id, lb_ip
 
     # --- secrets: a per-fleet Key Vault (RBAC), so vault scope is the fleet's own secrets only ---
-    vault = None
-    own_secrets = [s for s in args.secrets if s.ref is None]
-    if own_secrets:
+
+    def _vault(self) -> keyvault.Vault | None:
+        args, opts, n = self.fleet_args, self.child_opts, self.fleet_args.name
+        own_secrets = [s for s in args.secrets if s.ref is None]
+        if not own_secrets:
+            return None
         vault = keyvault.Vault(
             logical_name(n, "kv"), vault_name=naming.azure_key_vault_name(args.stack, n),
-            resource_group_name=rg, location=location,
+            resource_group_name=self._rg, location=args.region,
             properties=keyvault.VaultPropertiesArgs(
-                tenant_id=client.tenant_id, sku=keyvault.SkuArgs(family="A", name="standard"),
+                tenant_id=self._client.tenant_id, sku=keyvault.SkuArgs(family="A", name="standard"),
                 enable_rbac_authorization=True, enable_soft_delete=True, soft_delete_retention_in_days=7,
                 enable_purge_protection=True),
-            tags=tags, opts=opts)
+            tags=args.tags.azure(), opts=opts)
         for s in own_secrets:
             if s.has_value:
                 keyvault.Secret(logical_name(n, f"secret-{s.name}"), secret_name=naming.azure_secret_name(s.name),
-                                vault_name=vault.name, resource_group_name=rg,
-                                properties=keyvault.SecretPropertiesArgs(value=settings.secret_values[s.name]),
+                                vault_name=vault.name, resource_group_name=self._rg,
+                                properties=keyvault.SecretPropertiesArgs(value=self.settings.secret_values[s.name]),
                                 opts=opts)
+        return vault
 
-    script = render_boot_script(args)
-    scale_sets = [_scale_set(args, spec, settings, script, rg, location, subnet, nsg, lb_id, tags, opts,
-                             depends_on=[load_balancer])
-                  for spec in args.groups()]
-
-    role_definition = pulumi.Output.concat("/subscriptions/", client.subscription_id,
-                                           "/providers/Microsoft.Authorization/roleDefinitions/",
-                                           pv.AZURE_KEY_VAULT_SECRETS_USER_ROLE)
-    for vmss, spec in zip(scale_sets, args.groups()):
-        principal = vmss.identity.apply(lambda i: i.principal_id if i else None)
+    def _secret_access(self, scale_sets: list[compute.VirtualMachineScaleSet], vault: keyvault.Vault | None) -> None:
+        """Each scale set's identity reads the fleet's vault and each referenced secret, nothing else."""
+        args, n = self.fleet_args, self.fleet_args.name
+        role_definition = pulumi.Output.concat("/subscriptions/", self._client.subscription_id,
+                                               "/providers/Microsoft.Authorization/roleDefinitions/",
+                                               pv.AZURE_KEY_VAULT_SECRETS_USER_ROLE)
         scopes: list[tuple[str, pulumi.Input[str]]] = []
         if vault is not None:
             scopes.append(("kv", vault.id))
         for s in args.secrets:
             if s.ref is not None and s.ref.azure_vault_id:
-                scopes.append((f"ref-{s.name}", f"{s.ref.azure_vault_id.rstrip('/')}/secrets/{s.ref.azure_secret_name}"))
-        for key, scope in scopes:
-            authorization.RoleAssignment(
-                logical_name(n, f"{spec.role.value}-secrets-{key}"),
-                role_assignment_name=_uuid(args.stack, n, spec.role.value, key),
-                principal_id=principal, principal_type="ServicePrincipal", role_definition_id=role_definition,
-                scope=scope, opts=opts)
+                scopes.append((f"ref-{s.name}",
+                               f"{s.ref.azure_vault_id.rstrip('/')}/secrets/{s.ref.azure_secret_name}"))
+        for vmss, spec in zip(scale_sets, args.groups()):
+            principal = vmss.identity.apply(lambda i: i.principal_id if i else None)
+            for key, scope in scopes:
+                authorization.RoleAssignment(
+                    logical_name(n, f"{spec.role.value}-secrets-{key}"),
+                    role_assignment_name=_uuid(args.stack, n, spec.role.value, key),
+                    principal_id=principal, principal_type="ServicePrincipal", role_definition_id=role_definition,
+                    scope=scope, opts=self.child_opts)
 
-    for vmss, spec in zip(scale_sets, args.groups()):
-        if not spec.autoscaled:
-            continue
-        monitor.AutoscaleSetting(
-            logical_name(n, "autoscale"),
-            autoscale_setting_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n, "autoscale"),
-            resource_group_name=rg, location=location, enabled=True, target_resource_uri=vmss.id,
-            profiles=[monitor.AutoscaleProfileArgs(
-                name="roost",
-                capacity=monitor.ScaleCapacityArgs(minimum=str(spec.min_size), maximum=str(spec.max_size),
-                                                   default=str(spec.desired)),
-                rules=[_cpu_rule(vmss.id, "GreaterThan", 70, "Increase", "PT5M"),
-                       _cpu_rule(vmss.id, "LessThan", 30, "Decrease", "PT10M")])],
-            tags=tags, opts=opts)
-
-    if args.public:
-        endpoint = lb_ip.ip_address.apply(lambda ip: f"http://{ip}")
-    else:
-        endpoint = load_balancer.frontend_ip_configurations.apply(
-            lambda configs: f"http://{configs[0].private_ip_address}" if configs else "")
-    main = scale_sets[-1]
-    return FleetOutputs(endpoint=endpoint, group_name=main.name)
+    def _autoscale(self, scale_sets: list[compute.VirtualMachineScaleSet]) -> None:
+        args, n = self.fleet_args, self.fleet_args.name
+        for vmss, spec in zip(scale_sets, args.groups()):
+            if not spec.autoscaled:
+                continue
+            monitor.AutoscaleSetting(
+                logical_name(n, "autoscale"),
+                autoscale_setting_name=naming.physical_name(naming.AZURE_GENERIC, args.stack, n, "autoscale"),
+                resource_group_name=self._rg, location=args.region, enabled=True, target_resource_uri=vmss.id,
+                profiles=[monitor.AutoscaleProfileArgs(
+                    name="roost",
+                    capacity=monitor.ScaleCapacityArgs(minimum=str(spec.min_size), maximum=str(spec.max_size),
+                                                       default=str(spec.desired)),
+                    rules=[_cpu_rule(vmss.id, "GreaterThan", 70, "Increase", "PT5M"),
+                           _cpu_rule(vmss.id, "LessThan", 30, "Decrease", "PT10M")])],
+                tags=args.tags.azure(), opts=self.child_opts)
 
 
 def _cpu_rule(target: pulumi.Input[str], operator: str, threshold: float, direction: str,

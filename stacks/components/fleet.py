@@ -1,43 +1,44 @@
-"""``roost:serving:ModelFleet``: one deployment's serving fleet, the same shape on every cloud."""
+"""``roost:serving:ModelFleet``: one deployment's serving fleet, the same shape on every cloud.
+
+Each cloud subclasses ``ModelFleet`` (``AwsModelFleet``, ``GcpModelFleet``,
+``AzureModelFleet``) and implements ``_build``; ``stacks.components.registry`` picks the
+class for a cloud. This module imports no cloud module, so there is no import circle.
+All clouds share one type token: the URNs (and so existing stacks) do not depend on which
+class built them.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
-from placement.types import Cloud
+from stacks.components.outputs import FleetOutputs
 from stacks.fleet_args import FleetArgs
+from stacks.naming import FLEET_TYPE
 from stacks.providers import SharedCache
 from stacks.settings import StackSettings
 
-FLEET_TYPE = "roost:serving:ModelFleet"
-
-
-@dataclass(frozen=True)
-class FleetOutputs:
-    """What a cloud builder hands back; everything else in the outputs comes from the plan."""
-
-    endpoint: pulumi.Output[str]
-    group_name: pulumi.Output[str]
+__all__ = ["FLEET_TYPE", "ModelFleet"]
 
 
 class ModelFleet(pulumi.ComponentResource):
     """Load balancer, instance group(s) with autoscaling, identity, network rules and secrets
-    for one deployment. Every child has ``parent=self`` and the region's explicit provider."""
+    for one deployment. Every child has ``parent=self`` and the region's explicit provider
+    (``self.child_opts``); the outputs are registered when ``_build`` returns."""
 
     endpoint: pulumi.Output[str]
     group_name: pulumi.Output[str]
+    outputs: dict[str, Any]
 
     def __init__(self, args: FleetArgs, *, provider: pulumi.ProviderResource, settings: StackSettings,
                  shared: SharedCache, opts: pulumi.ResourceOptions | None = None):
         super().__init__(FLEET_TYPE, args.name, None, opts)
-        if args.cloud is Cloud.AWS:
-            from stacks.components import aws as builder
-        elif args.cloud is Cloud.GCP:
-            from stacks.components import gcp as builder  # type: ignore[no-redef]
-        else:
-            from stacks.components import azure as builder  # type: ignore[no-redef]
-        out = builder.build(self, args, provider, settings, shared)
+        self.fleet_args = args
+        self.settings = settings
+        self.provider = provider
+        self.shared = shared
+        self.child_opts = pulumi.ResourceOptions(parent=self, provider=provider)
+        out = self._build()
         self.endpoint = out.endpoint
         self.group_name = out.group_name
         self.outputs = {
@@ -53,3 +54,10 @@ class ModelFleet(pulumi.ComponentResource):
             "monthlyCostUsd": round(args.monthly_cost_usd, 2),
         }
         self.register_outputs(self.outputs)
+
+    def _build(self) -> FleetOutputs:
+        raise NotImplementedError(f"{type(self).__name__} must declare its cloud's resources")
+
+    def child_options(self, **extra: Any) -> pulumi.ResourceOptions:
+        """``child_opts`` plus per-resource options (ignore_changes, depends_on, …)."""
+        return pulumi.ResourceOptions.merge(self.child_opts, pulumi.ResourceOptions(**extra))

@@ -14,8 +14,9 @@ import pulumi_gcp as gcp
 from placement.types import Purchase
 from stacks import naming
 from stacks import provider_values as pv
-from stacks.components.fleet import FleetOutputs
-from stacks.fleet_args import TARGET_UTILIZATION, FleetArgs, GroupRole, GroupSpec
+from stacks.components.fleet import ModelFleet
+from stacks.components.outputs import FleetOutputs
+from stacks.fleet_args import TARGET_UTILIZATION, FleetArgs, GroupRole, GroupSpec, SecretSpec
 from stacks.naming import logical_name
 from stacks.providers import SharedCache
 from stacks.settings import StackSettings
@@ -75,121 +76,144 @@ def _scheduling(args: FleetArgs, purchase: Purchase) -> gcp.compute.InstanceTemp
         on_host_maintenance=pv.GCP_HOST_MAINTENANCE_TERMINATE if args.has_gpu else pv.GCP_HOST_MAINTENANCE_MIGRATE)
 
 
-def build(fleet: pulumi.ComponentResource, args: FleetArgs, provider: pulumi.ProviderResource,
-          settings: StackSettings, shared: SharedCache) -> FleetOutputs:
-    from stacks import machines
+class GcpModelFleet(ModelFleet):
+    """Service account, firewall, health check, regional MIG(s) and an HTTP(S) load balancer."""
 
-    opts = pulumi.ResourceOptions(parent=fleet, provider=provider)
-    labels = args.tags.gcp()
-    n = args.name
-    project = settings.gcp.project
-    internal = not args.public
-    proxy_subnet = _proxy_only_subnet(args, provider, settings, shared) if internal else None
-    _cloud_nat(args, provider, settings, shared)
-    network_tag = naming.physical_name(naming.GCP_RESOURCE, "roost", args.stack, n)
+    def _build(self) -> FleetOutputs:
+        from stacks import machines
 
-    # --- identity ---
-    account = gcp.serviceaccount.Account(
-        logical_name(n, "sa"), account_id=naming.physical_name(naming.GCP_SERVICE_ACCOUNT, args.stack, n),
-        display_name=f"roost {n} serving VMs", opts=opts)
-    member = account.email.apply(lambda email: f"serviceAccount:{email}")
-    for role in pv.GCP_ROLES:
-        gcp.projects.IAMMember(logical_name(n, f"sa-{role.split('/')[-1]}"), project=project, role=role,
-                               member=member, opts=opts)
-    for s in args.secrets:
+        args, settings = self.fleet_args, self.settings
+        internal = not args.public
+        proxy_subnet = _proxy_only_subnet(args, self.provider, settings, self.shared) if internal else None
+        _cloud_nat(args, self.provider, settings, self.shared)
+        network_tag = naming.physical_name(naming.GCP_RESOURCE, "roost", args.stack, args.name)
+        account = self._identity()
+        self._firewall(network_tag)
+        health_check = self._health_check()
+        script = render_boot_script(args, gcp_project=settings.gcp.project)
+        groups = [_group(args, spec, settings, script, args.guest_accelerator, account.email, network_tag,
+                         args.tags.gcp(), health_check, self.child_opts,
+                         machines.gcp_boot_disk_type(args.instance_type))
+                  for spec in args.groups()]
+        rule = self._load_balancer(groups, health_check, proxy_subnet)
+        https = self._https
+        endpoint = rule.ip_address.apply(  # type: ignore[attr-defined]
+            lambda ip: f"{'https' if https else 'http'}://{ip}")
+        return FleetOutputs(endpoint=endpoint, group_name=groups[-1].name)
+
+    @property
+    def _https(self) -> bool:
+        return bool(self.settings.gcp.certificate) and self.fleet_args.public
+
+    # --- identity: a service account per fleet, its roles, and read access to its own secrets ---
+
+    def _identity(self) -> gcp.serviceaccount.Account:
+        args, opts, n = self.fleet_args, self.child_opts, self.fleet_args.name
+        account = gcp.serviceaccount.Account(
+            logical_name(n, "sa"), account_id=naming.physical_name(naming.GCP_SERVICE_ACCOUNT, args.stack, n),
+            display_name=f"roost {n} serving VMs", opts=opts)
+        member = account.email.apply(lambda email: f"serviceAccount:{email}")
+        for role in pv.GCP_ROLES:
+            gcp.projects.IAMMember(logical_name(n, f"sa-{role.split('/')[-1]}"), project=self.settings.gcp.project,
+                                   role=role, member=member, opts=opts)
+        for s in args.secrets:
+            gcp.secretmanager.SecretIamMember(logical_name(n, f"secret-{s.name}-reader"),
+                                              secret_id=self._secret(s), role=pv.GCP_SECRET_ACCESSOR_ROLE,
+                                              member=member, opts=opts)
+        return account
+
+    def _secret(self, s: SecretSpec) -> pulumi.Input[str]:
+        """The secret's id: a referenced one as given, otherwise created here."""
         if s.ref is not None and s.ref.gcp_name:
-            secret_id: pulumi.Input[str] = s.ref.gcp_name
-        else:
-            secret = gcp.secretmanager.Secret(
-                logical_name(n, f"secret-{s.name}"), secret_id=naming.gcp_secret_id(args.stack, n, s.name),
-                replication=gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs()),
-                labels=labels, opts=opts)
-            if s.has_value:
-                gcp.secretmanager.SecretVersion(logical_name(n, f"secret-{s.name}-value"), secret=secret.id,
-                                                secret_data=settings.secret_values[s.name], opts=opts)
-            secret_id = secret.id
-        gcp.secretmanager.SecretIamMember(logical_name(n, f"secret-{s.name}-reader"), secret_id=secret_id,
-                                          role=pv.GCP_SECRET_ACCESSOR_ROLE, member=member, opts=opts)
+            return s.ref.gcp_name
+        args, opts, n = self.fleet_args, self.child_opts, self.fleet_args.name
+        secret = gcp.secretmanager.Secret(
+            logical_name(n, f"secret-{s.name}"), secret_id=naming.gcp_secret_id(args.stack, n, s.name),
+            replication=gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs()),
+            labels=args.tags.gcp(), opts=opts)
+        if s.has_value:
+            gcp.secretmanager.SecretVersion(logical_name(n, f"secret-{s.name}-value"), secret=secret.id,
+                                            secret_data=self.settings.secret_values[s.name], opts=opts)
+        return secret.id
 
     # --- firewall: the model port from Google's health checkers and proxies only ---
-    sources = list(pv.GCP_HEALTH_CHECK_RANGES)
-    if internal:
-        sources.append(settings.gcp_proxy_only_cidr(args.region))
-    gcp.compute.Firewall(
-        logical_name(n, "fw"), name=naming.physical_name(naming.GCP_RESOURCE, args.stack, n, "lb"),
-        network=settings.gcp.network, direction=pv.GCP_FIREWALL_DIRECTION, priority=1000,
-        description=f"roost {n}: load balancer and health checks to the model port",
-        allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(args.port)])],
-        source_ranges=sources, target_tags=[network_tag], opts=opts)
 
-    if internal:
-        health_check: pulumi.CustomResource = gcp.compute.RegionHealthCheck(
-            logical_name(n, "hc"), name=naming.physical_name(naming.GCP_RESOURCE, args.stack, n, "hc"),
-            region=args.region, check_interval_sec=15, timeout_sec=5, healthy_threshold=2, unhealthy_threshold=3,
-            http_health_check=gcp.compute.RegionHealthCheckHttpHealthCheckArgs(
-                port=args.port, request_path=args.health_path), opts=opts)
-    else:
-        health_check = gcp.compute.HealthCheck(
-            logical_name(n, "hc"), name=naming.physical_name(naming.GCP_RESOURCE, args.stack, n, "hc"),
-            check_interval_sec=15, timeout_sec=5, healthy_threshold=2, unhealthy_threshold=3,
+    def _firewall(self, network_tag: str) -> None:
+        args, settings, n = self.fleet_args, self.settings, self.fleet_args.name
+        sources = list(pv.GCP_HEALTH_CHECK_RANGES)
+        if not args.public:
+            sources.append(settings.gcp_proxy_only_cidr(args.region))
+        gcp.compute.Firewall(
+            logical_name(n, "fw"), name=naming.physical_name(naming.GCP_RESOURCE, args.stack, n, "lb"),
+            network=settings.gcp.network, direction=pv.GCP_FIREWALL_DIRECTION, priority=1000,
+            description=f"roost {n}: load balancer and health checks to the model port",
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(args.port)])],
+            source_ranges=sources, target_tags=[network_tag], opts=self.child_opts)
+
+    def _health_check(self) -> pulumi.CustomResource:
+        args, opts, n = self.fleet_args, self.child_opts, self.fleet_args.name
+        name = naming.physical_name(naming.GCP_RESOURCE, args.stack, n, "hc")
+        if not args.public:
+            return gcp.compute.RegionHealthCheck(
+                logical_name(n, "hc"), name=name, region=args.region, check_interval_sec=15, timeout_sec=5,
+                healthy_threshold=2, unhealthy_threshold=3,
+                http_health_check=gcp.compute.RegionHealthCheckHttpHealthCheckArgs(
+                    port=args.port, request_path=args.health_path), opts=opts)
+        return gcp.compute.HealthCheck(
+            logical_name(n, "hc"), name=name, check_interval_sec=15, timeout_sec=5, healthy_threshold=2,
+            unhealthy_threshold=3,
             http_health_check=gcp.compute.HealthCheckHttpHealthCheckArgs(port=args.port,
                                                                          request_path=args.health_path),
             opts=opts)
 
-    # --- instance groups ---
-    script = render_boot_script(args, gcp_project=project)
-    guest = args.guest_accelerator
-    groups = []
-    for spec in args.groups():
-        groups.append(_group(args, spec, settings, script, guest, account.email, network_tag, labels,
-                             health_check, opts, machines.gcp_boot_disk_type(args.instance_type)))
+    # --- load balancer: regional internal, or global external (HTTPS with a certificate) ---
 
-    # --- load balancer ---
-    scheme = pv.GCP_SCHEME_INTERNAL if internal else pv.GCP_SCHEME_EXTERNAL
-    lb_name = naming.physical_name(naming.GCP_RESOURCE, args.stack, n)
-    https = bool(settings.gcp.certificate) and not internal
-    if internal:
-        backend: pulumi.CustomResource = gcp.compute.RegionBackendService(
-            logical_name(n, "backend"), name=lb_name, region=args.region, load_balancing_scheme=scheme,
-            protocol=pv.GCP_BACKEND_PROTOCOL, port_name="http", timeout_sec=args.request_timeout_seconds,
-            health_checks=health_check.id, connection_draining_timeout_sec=30,
-            backends=[gcp.compute.RegionBackendServiceBackendArgs(
-                group=mig.instance_group, balancing_mode=pv.GCP_BALANCING_MODE_RATE,
-                max_rate_per_instance=args.predicted_rps_per_replica, capacity_scaler=1.0) for mig in groups],
-            opts=opts)
-        url_map: pulumi.CustomResource = gcp.compute.RegionUrlMap(
-            logical_name(n, "urlmap"), name=lb_name, region=args.region, default_service=backend.id, opts=opts)
-        proxy: pulumi.CustomResource = gcp.compute.RegionTargetHttpProxy(
-            logical_name(n, "proxy"), name=lb_name, region=args.region, url_map=url_map.id, opts=opts)
-        rule: pulumi.CustomResource = gcp.compute.ForwardingRule(
-            logical_name(n, "fr"), name=lb_name, region=args.region, load_balancing_scheme=scheme,
-            ip_protocol="TCP", port_range=str(HTTP_PORT), target=proxy.id, network=settings.gcp.network,
-            subnetwork=settings.gcp.subnetwork, labels=labels,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                depends_on=[proxy_subnet] if proxy_subnet else [])))
-    else:
-        backend = gcp.compute.BackendService(
-            logical_name(n, "backend"), name=lb_name, load_balancing_scheme=scheme,
-            protocol=pv.GCP_BACKEND_PROTOCOL, port_name="http", timeout_sec=args.request_timeout_seconds,
-            health_checks=health_check.id, connection_draining_timeout_sec=30,
+    def _load_balancer(self, groups: list[gcp.compute.RegionInstanceGroupManager],
+                       health_check: pulumi.CustomResource,
+                       proxy_subnet: gcp.compute.Subnetwork | None) -> pulumi.CustomResource:
+        args, opts, n = self.fleet_args, self.child_opts, self.fleet_args.name
+        lb_name = naming.physical_name(naming.GCP_RESOURCE, args.stack, n)
+        common = dict(name=lb_name, protocol=pv.GCP_BACKEND_PROTOCOL, port_name="http",
+                      timeout_sec=args.request_timeout_seconds, health_checks=health_check.id,
+                      connection_draining_timeout_sec=30)
+        if not args.public:
+            scheme = pv.GCP_SCHEME_INTERNAL
+            backend = gcp.compute.RegionBackendService(
+                logical_name(n, "backend"), region=args.region, load_balancing_scheme=scheme, **common,
+                backends=[gcp.compute.RegionBackendServiceBackendArgs(
+                    group=mig.instance_group, balancing_mode=pv.GCP_BALANCING_MODE_RATE,
+                    max_rate_per_instance=args.predicted_rps_per_replica, capacity_scaler=1.0) for mig in groups],
+                opts=opts)
+            url_map = gcp.compute.RegionUrlMap(logical_name(n, "urlmap"), name=lb_name, region=args.region,
+                                               default_service=backend.id, opts=opts)
+            proxy = gcp.compute.RegionTargetHttpProxy(logical_name(n, "proxy"), name=lb_name, region=args.region,
+                                                      url_map=url_map.id, opts=opts)
+            return gcp.compute.ForwardingRule(
+                logical_name(n, "fr"), name=lb_name, region=args.region, load_balancing_scheme=scheme,
+                ip_protocol="TCP", port_range=str(HTTP_PORT), target=proxy.id, network=self.settings.gcp.network,
+                subnetwork=self.settings.gcp.subnetwork, labels=args.tags.gcp(),
+                opts=self.child_options(depends_on=[proxy_subnet] if proxy_subnet else []))
+        scheme = pv.GCP_SCHEME_EXTERNAL
+        global_backend = gcp.compute.BackendService(
+            logical_name(n, "backend"), load_balancing_scheme=scheme, **common,
             backends=[gcp.compute.BackendServiceBackendArgs(
                 group=mig.instance_group, balancing_mode=pv.GCP_BALANCING_MODE_RATE,
                 max_rate_per_instance=args.predicted_rps_per_replica, capacity_scaler=1.0) for mig in groups],
             opts=opts)
-        url_map = gcp.compute.URLMap(logical_name(n, "urlmap"), name=lb_name, default_service=backend.id, opts=opts)
-        if https:
-            proxy = gcp.compute.TargetHttpsProxy(logical_name(n, "proxy"), name=lb_name, url_map=url_map.id,
-                                                 ssl_certificates=[settings.gcp.certificate], opts=opts)
+        global_map = gcp.compute.URLMap(logical_name(n, "urlmap"), name=lb_name,
+                                        default_service=global_backend.id, opts=opts)
+        global_proxy: pulumi.CustomResource
+        if self._https:
+            global_proxy = gcp.compute.TargetHttpsProxy(logical_name(n, "proxy"), name=lb_name,
+                                                        url_map=global_map.id,
+                                                        ssl_certificates=[self.settings.gcp.certificate], opts=opts)
         else:
-            proxy = gcp.compute.TargetHttpProxy(logical_name(n, "proxy"), name=lb_name, url_map=url_map.id,
-                                                opts=opts)
-        rule = gcp.compute.GlobalForwardingRule(
+            global_proxy = gcp.compute.TargetHttpProxy(logical_name(n, "proxy"), name=lb_name,
+                                                       url_map=global_map.id, opts=opts)
+        return gcp.compute.GlobalForwardingRule(
             logical_name(n, "fr"), name=lb_name, load_balancing_scheme=scheme, ip_protocol="TCP",
-            port_range=str(HTTPS_PORT if https else HTTP_PORT), target=proxy.id, labels=labels, opts=opts)
-
-    endpoint = rule.ip_address.apply(  # type: ignore[attr-defined]
-        lambda ip: f"{'https' if https else 'http'}://{ip}")
-    return FleetOutputs(endpoint=endpoint, group_name=groups[-1].name)
+            port_range=str(HTTPS_PORT if self._https else HTTP_PORT), target=global_proxy.id,
+            labels=args.tags.gcp(), opts=opts)
 
 
 def _group(args: FleetArgs, spec: GroupSpec, settings: StackSettings, script: str, guest, sa_email,
