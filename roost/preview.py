@@ -53,7 +53,7 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "gcp:compute/backendService:BackendService": ("loadBalancingScheme", "backends[].maxRatePerInstance"),
     "gcp:compute/forwardingRule:ForwardingRule": ("loadBalancingScheme", "portRange"),
     "gcp:compute/globalForwardingRule:GlobalForwardingRule": ("loadBalancingScheme", "portRange"),
-    "gcp:projects/iAMMember:IAMMember": ("role",),
+    "gcp:projects/iAMMember:IAMMember": ("role", "project"),
     "azure-native:compute:VirtualMachineScaleSet": (
         "sku.name", "sku.capacity", "virtualMachineProfile.priority", "virtualMachineProfile.evictionPolicy",
         "virtualMachineProfile.billingProfile.maxPrice",
@@ -253,7 +253,7 @@ def offline_preview(project_dir: Path, stack: str) -> PreviewReport:
     from stacks.offline import run_offline
     from stacks.policy.rules import ResourceView, evaluate
     from stacks.program import run
-    from stacks.settings import parse_settings
+    from stacks.settings import parse_settings, with_offline_placeholders
 
     validate_stack_name(stack)
     stack_config = read_stack_config(project_dir, stack)
@@ -262,6 +262,10 @@ def offline_preview(project_dir: Path, stack: str) -> PreviewReport:
                          f"run `roost plan FLEET --stack {stack}` first")
     config, secret_keys = runtime_config(stack_config)
     raw = {k.removeprefix(PREFIX): v for k, v in config.items() if k.startswith(PREFIX)}
+    # An offline preview touches no cloud: settings only a deployment needs get marked placeholders.
+    raw, placeholder_notes = with_offline_placeholders(raw)
+    for key, value in raw.items():
+        config[PREFIX + key] = _as_config_string(value)
     settings = parse_settings(raw, stack=stack)  # settings errors surface here, before Pulumi starts
     result = run_offline(run, project=project_name(project_dir), stack=stack, config=config,
                          secret_keys=secret_keys)
@@ -293,7 +297,34 @@ def offline_preview(project_dir: Path, stack: str) -> PreviewReport:
     views = [ResourceView(r.type, r.name, r.inputs) for r in result.resources if r.type != FLEET_TYPE]
     return PreviewReport(stack=stack, plan_version=settings.plan_version, resources=resources,
                          deployments=tuple(deployments), violations=tuple(evaluate(views, settings.policy)),
-                         exports=result.exports, notes=tuple(_secret_notes(settings)))
+                         exports=result.exports,
+                         notes=(*placeholder_notes, *_plaintext_secret_notes(stack_config),
+                                *_plain_http_notes(settings), *_secret_notes(settings)))
+
+
+def _plaintext_secret_notes(stack_config: Mapping[str, Any]) -> list[str]:
+    """Secret values written in the stack file in plain text (names only, never values)."""
+    from stacks.settings import plaintext_secret_warning
+
+    names = [k.removeprefix(f"{PREFIX}secrets.") for k, v in stack_config.items()
+             if k.startswith(f"{PREFIX}secrets.") and not _is_secure(v)]
+    nested = stack_config.get(f"{PREFIX}secrets")
+    if isinstance(nested, Mapping):
+        names += [str(k) for k, v in nested.items() if not _is_secure(v)]
+    elif nested is not None and not _is_secure(nested):
+        names.append("*")
+    return [plaintext_secret_warning(n) for n in sorted(names)]
+
+
+def _plain_http_notes(settings: Any) -> list[str]:
+    """Public endpoints that serve plain HTTP because the stack opted in (roost:allowPlainHttp)."""
+    from stacks.settings import plain_http_fleets
+
+    if not (settings.public_endpoint and settings.allow_plain_http):
+        return []
+    return [f"{name}: public endpoint serves plain HTTP (roost:allowPlainHttp is true): requests, responses and "
+            "any tokens in them cross the internet unencrypted" for name in
+            plain_http_fleets(settings.plan, settings.aws, settings.gcp)]
 
 
 def _secret_notes(settings: Any) -> list[str]:

@@ -31,6 +31,10 @@ TAG_MANAGED = "roost-managed"
 # Read by the policy rules: a deployment's spot policy and its fleet's cost estimate.
 TAG_SPOT_POLICY = "roost-spot-policy"
 TAG_MONTHLY_USD = "roost-monthly-usd"
+# On an internet-facing load balancer that serves plain HTTP because the stack opted in
+# (roost:allowPlainHttp): the opt-in is visible on the resource and to the policy pack.
+TAG_PLAIN_HTTP = "roost-plain-http"
+PLAIN_HTTP_ALLOWED = "allowed"
 REQUIRED_TAGS = (TAG_MODEL, TAG_TEAM, TAG_VERSION, TAG_STACK, TAG_MANAGED)
 UNVERSIONED = "unversioned"
 

@@ -71,6 +71,14 @@ def _fake_id(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:17]
 
 
+_GCP_PROXY_COLLECTIONS = {
+    "gcp:compute/targetHttpProxy:TargetHttpProxy": "targetHttpProxies",
+    "gcp:compute/targetHttpsProxy:TargetHttpsProxy": "targetHttpsProxies",
+    "gcp:compute/regionTargetHttpProxy:RegionTargetHttpProxy": "targetHttpProxies",
+    "gcp:compute/regionTargetHttpsProxy:RegionTargetHttpsProxy": "targetHttpsProxies",
+}
+
+
 class StrictMocks(pulumi.runtime.Mocks):
     """Returns each resource's inputs plus the computed outputs the roost program reads."""
 
@@ -98,6 +106,9 @@ class StrictMocks(pulumi.runtime.Mocks):
                 rid = f"sg-{_fake_id(args.name)}"
             elif typ == "aws:autoscaling/group:Group":
                 rid = args.inputs.get("name", rid)
+            elif typ == "aws:secretsmanager/secret:Secret":  # real ARNs end in a random 6-character suffix
+                outputs["arn"] = (f"arn:aws:secretsmanager:region:123456789012:secret:"
+                                  f"{args.inputs.get('name', args.name)}-{_fake_id(args.name)[:6]}")
             elif typ == "aws:iam/role:Role":
                 rid = args.inputs.get("name", rid)
         elif typ.startswith("gcp:"):
@@ -114,6 +125,9 @@ class StrictMocks(pulumi.runtime.Mocks):
                          "gcp:compute/globalForwardingRule:GlobalForwardingRule"):
                 outputs.setdefault("ipAddress", "10.0.0.10" if "INTERNAL" in str(args.inputs.get(
                     "loadBalancingScheme", "")) else "203.0.113.10")
+            elif typ in _GCP_PROXY_COLLECTIONS:  # the collection in the id says HTTP or HTTPS, as in GCP
+                scope = f"regions/{args.inputs['region']}" if args.inputs.get("region") else "global"
+                rid = f"projects/{project}/{scope}/{_GCP_PROXY_COLLECTIONS[typ]}/{args.inputs.get('name', args.name)}"
             elif typ == "gcp:secretmanager/secret:Secret":
                 rid = f"projects/{project}/secrets/{args.inputs.get('secretId', args.name)}"
                 outputs["name"] = rid
@@ -132,6 +146,8 @@ class StrictMocks(pulumi.runtime.Mocks):
             elif typ == "azure-native:network:PublicIPAddress":
                 outputs["ipAddress"] = "203.0.113.20"
             elif typ == "azure-native:keyvault:Vault":
+                rid = (f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+                       f"Microsoft.KeyVault/vaults/{args.inputs.get('vaultName', args.name)}")
                 outputs["properties"] = {**(args.inputs.get("properties") or {}),
                                          "vaultUri": f"https://{args.inputs.get('vaultName')}.vault.azure.net/"}
             for key in ("resourceGroupName", "vmScaleSetName", "loadBalancerName", "networkSecurityGroupName",

@@ -9,10 +9,13 @@ Keys (all namespaced ``roost:``; objects may be YAML objects or JSON strings):
     plan                      the committed DeploymentPlan (written by `roost plan`)
     planVersion               version number from roost's version store (tag roost-version)
     publicEndpoint            true → internet-facing load balancers (default: internal)
-    aws     {vpcId, subnetIds, certificateArn, amiOverrides, rootDeviceName, ingressCidrs}
+    allowPlainHttp            true → a public endpoint without TLS is allowed (default: refused)
+    aws     {vpcId, subnetIds, certificateArn, amiOverrides, rootDeviceName, ingressCidrs,
+             allowContainerMetadata}
     gcp     {project, network, subnetwork, certificate, proxyOnlySubnets,
              createProxyOnlySubnet, cloudNat, imageOverrides, ingressCidrs}
-    azure   {addressSpace, adminUsername, adminSshPublicKey, imageOverrides, ingressCidrs}
+    azure   {addressSpace, adminUsername, adminSshPublicKey, imageOverrides, ingressCidrs,
+             keyVaultAllowedCidrs}
     allowedRegions            [region, …]   policy: where fleets may run
     allowedInstanceFamilies   [family or glob, …]   policy: what they may run on
     budgets  {stack: usd, teams: {team: usd}}   policy: monthly caps
@@ -21,8 +24,10 @@ Keys (all namespaced ``roost:``; objects may be YAML objects or JSON strings):
 """
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,12 +39,21 @@ from stacks.keys import PLAN, PLAN_VERSION, qualified
 from stacks.naming import UNVERSIONED
 from stacks.policy.rules import Budgets, PolicyConfig
 
-KEYS = (PLAN, PLAN_VERSION, "publicEndpoint", "aws", "gcp", "azure", "allowedRegions",
+KEYS = (PLAN, PLAN_VERSION, "publicEndpoint", "allowPlainHttp", "aws", "gcp", "azure", "allowedRegions",
         "allowedInstanceFamilies", "budgets", "secrets", "secretRefs")
-AWS_KEYS = ("vpcId", "subnetIds", "certificateArn", "amiOverrides", "rootDeviceName", "ingressCidrs")
+AWS_KEYS = ("vpcId", "subnetIds", "certificateArn", "amiOverrides", "rootDeviceName", "ingressCidrs",
+            "allowContainerMetadata")
 GCP_KEYS = ("project", "network", "subnetwork", "certificate", "proxyOnlySubnets", "createProxyOnlySubnet",
             "cloudNat", "imageOverrides", "ingressCidrs")
-AZURE_KEYS = ("addressSpace", "adminUsername", "adminSshPublicKey", "imageOverrides", "ingressCidrs")
+AZURE_KEYS = ("addressSpace", "adminUsername", "adminSshPublicKey", "imageOverrides", "ingressCidrs",
+              "keyVaultAllowedCidrs")
+# A secret reference names exactly one secret: these shapes admit no wildcard anywhere.
+_AWS_SECRET_ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:"
+                             r"secret:[A-Za-z0-9/_+=.@-]+$")
+_GCP_SECRET_NAME = re.compile(r"^projects/[a-z0-9][a-z0-9.:-]*/secrets/[A-Za-z0-9_-]{1,255}$")
+_AZURE_VAULT_ID = re.compile(r"^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w.()]{1,90}/providers/"
+                             r"Microsoft\.KeyVault/vaults/[A-Za-z0-9-]{3,24}$", re.IGNORECASE)
+_AZURE_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 
 
 class SettingsError(InputError):
@@ -58,6 +72,8 @@ class AwsSettings:
     ami_overrides: Mapping[str, str] = field(default_factory=dict)
     root_device_name: str = "/dev/xvda"
     ingress_cidrs: tuple[str, ...] | None = None
+    # IMDS hop limit 2 instead of 1: lets containers reach the instance's credentials.
+    allow_container_metadata: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +96,9 @@ class AzureSettings:
     admin_ssh_public_key: str | None = None
     image_overrides: Mapping[str, str] = field(default_factory=dict)
     ingress_cidrs: tuple[str, ...] | None = None
+    # Besides the fleet's own subnet, who may reach the fleet's Key Vault (e.g. an operator's
+    # address, to put a secret's value in by hand).
+    key_vault_allowed_cidrs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +117,7 @@ class StackSettings:
     plan: DeploymentPlan
     plan_version: str = UNVERSIONED
     public_endpoint: bool = False
+    allow_plain_http: bool = False
     aws: AwsSettings = field(default_factory=AwsSettings)
     gcp: GcpSettings = field(default_factory=GcpSettings)
     azure: AzureSettings = field(default_factory=AzureSettings)
@@ -235,16 +255,22 @@ def _parse_secret_refs(value: Any, problems: _Problems) -> dict[str, SecretRef]:
             continue
         _unknown_keys(ref, ("aws", "gcp", "azure"), where, problems)
         aws_arn = _as_str(ref.get("aws"), f"{where}.aws", problems)
-        if aws_arn and not aws_arn.startswith("arn:"):
-            problems.add(f"{where}.aws", "must be a Secrets Manager ARN (arn:aws:secretsmanager:…)")
+        if aws_arn and not _AWS_SECRET_ARN.match(aws_arn):
+            problems.add(f"{where}.aws", "must be the full ARN of one Secrets Manager secret "
+                         "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, no wildcards)")
         gcp_name = _as_str(ref.get("gcp"), f"{where}.gcp", problems)
-        if gcp_name and not (gcp_name.startswith("projects/") and "/secrets/" in gcp_name):
-            problems.add(f"{where}.gcp", "must look like projects/PROJECT/secrets/NAME")
+        if gcp_name and not _GCP_SECRET_NAME.match(gcp_name):
+            problems.add(f"{where}.gcp", "must name one secret: projects/PROJECT/secrets/NAME (no wildcards)")
         azure = ref.get("azure")
         vault_id = secret_name = None
         if azure is not None:
             if not isinstance(azure, dict) or not azure.get("vaultId") or not azure.get("secretName"):
                 problems.add(f"{where}.azure", "must be an object with vaultId and secretName")
+            elif not _AZURE_VAULT_ID.match(str(azure["vaultId"])) or not _AZURE_SECRET_NAME.match(
+                    str(azure["secretName"])):
+                problems.add(f"{where}.azure", "must name one secret: vaultId /subscriptions/SUB/resourceGroups/RG/"
+                             "providers/Microsoft.KeyVault/vaults/VAULT and a secretName of letters, digits and "
+                             "dashes (no wildcards)")
             else:
                 vault_id, secret_name = str(azure["vaultId"]), str(azure["secretName"])
         refs[name] = SecretRef(aws_arn=aws_arn, gcp_name=gcp_name, azure_vault_id=vault_id,
@@ -263,6 +289,8 @@ def _parse_aws(raw: Any, problems: _Problems) -> AwsSettings:
         ami_overrides=_as_str_map(aws_raw.get("amiOverrides"), "aws.amiOverrides", problems),
         root_device_name=_as_str(aws_raw.get("rootDeviceName"), "aws.rootDeviceName", problems) or "/dev/xvda",
         ingress_cidrs=_as_cidrs(aws_raw.get("ingressCidrs"), "aws.ingressCidrs", problems),
+        allow_container_metadata=_as_bool(aws_raw.get("allowContainerMetadata"), "aws.allowContainerMetadata",
+                                          problems, False),
     )
     if subnet_ids and len(subnet_ids) < 2:
         problems.add("aws.subnetIds", "an application load balancer needs subnets in at least two availability zones")
@@ -302,6 +330,8 @@ def _parse_azure(raw: Any, problems: _Problems) -> AzureSettings:
         admin_ssh_public_key=_as_str(azure_raw.get("adminSshPublicKey"), "azure.adminSshPublicKey", problems),
         image_overrides=_as_str_map(azure_raw.get("imageOverrides"), "azure.imageOverrides", problems),
         ingress_cidrs=_as_cidrs(azure_raw.get("ingressCidrs"), "azure.ingressCidrs", problems),
+        key_vault_allowed_cidrs=_as_cidrs(azure_raw.get("keyVaultAllowedCidrs"), "azure.keyVaultAllowedCidrs",
+                                          problems) or (),
     )
     try:
         net = ipaddress.ip_network(azure.address_space)
@@ -323,6 +353,22 @@ def _parse_policy(raw: Mapping[str, Any], problems: _Problems) -> PolicyConfig:
                                                problems),
         budgets=Budgets(stack_usd=_usd(budgets_raw.get("stack"), "budgets.stack", problems), teams=team_caps),
     )
+
+
+def plain_http_fleets(plan: DeploymentPlan, aws: AwsSettings, gcp: GcpSettings) -> list[str]:
+    """Deployments whose public endpoint would serve plain HTTP: no certificate on AWS or GCP;
+    always on Azure, whose (layer-4) load balancer does not terminate TLS."""
+    has_tls = {Cloud.AWS: bool(aws.certificate_arn), Cloud.GCP: bool(gcp.certificate), Cloud.AZURE: False}
+    return [d.name for d in plan.deployments if not has_tls[d.choice.cloud]]
+
+
+def _check_plain_http(plan: DeploymentPlan, aws: AwsSettings, gcp: GcpSettings, problems: _Problems) -> None:
+    plain = plain_http_fleets(plan, aws, gcp)
+    if plain:
+        problems.add("publicEndpoint", f"is true, but {', '.join(plain)} would serve plain HTTP to the internet; "
+                     "set a certificate (roost:aws.certificateArn, roost:gcp.certificate; Azure's load balancer "
+                     "has no TLS), keep the endpoint internal, or opt in with `pulumi config set roost:allowPlainHttp "
+                     "true`")
 
 
 def _check_plan_needs(plan: DeploymentPlan, gcp: GcpSettings, azure: AzureSettings, secret_values: Mapping[str, Any],
@@ -368,17 +414,59 @@ def parse_settings(raw: Mapping[str, Any], *, stack: str) -> StackSettings:
     if plan is not None:
         _check_plan_needs(plan, gcp, azure, secret_values, secret_refs, problems)
     public_endpoint = _as_bool(raw.get("publicEndpoint"), "publicEndpoint", problems, False)
+    allow_plain_http = _as_bool(raw.get("allowPlainHttp"), "allowPlainHttp", problems, False)
+    if plan is not None and public_endpoint and not allow_plain_http:
+        _check_plain_http(plan, aws, gcp, problems)
     if problems.items or plan is None:
         raise SettingsError(problems.items)
     return StackSettings(stack=stack, plan=plan, plan_version=plan_version, public_endpoint=public_endpoint,
-                         aws=aws, gcp=gcp, azure=azure, policy=policy, secret_values=secret_values,
+                         allow_plain_http=allow_plain_http, aws=aws, gcp=gcp, azure=azure, policy=policy, secret_values=secret_values,
                          secret_refs=secret_refs)
+
+
+# --- offline preview: placeholders for settings only a deployment needs -----------------------------
+
+# Clearly not real values: each names the setting to fill in. An offline preview touches no
+# cloud, so it runs with these and lists them; `pulumi up` (settings.load) still requires them.
+_PLACEHOLDER_SSH_BLOB = base64.b64encode(b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20"
+                                         b"roost-offline-placeholder-key-00").decode()
+OFFLINE_PLACEHOLDERS: dict[tuple[str, str], tuple[Cloud, str]] = {
+    ("gcp", "project"): (Cloud.GCP, "placeholder-set-gcp-project"),
+    ("azure", "adminSshPublicKey"): (
+        Cloud.AZURE, f"ssh-ed25519 {_PLACEHOLDER_SSH_BLOB} PLACEHOLDER-set-roost:azure.adminSshPublicKey"),
+}
+
+
+def with_offline_placeholders(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``raw`` with a placeholder for each cloud setting the plan needs but the stack lacks, and
+    one "set before `pulumi up`" note per placeholder. Only for offline previews."""
+    out = dict(raw)
+    try:
+        plan = DeploymentPlan.from_dict(_as_object(raw.get("plan"), "plan", _Problems()))
+    except (InputError, AttributeError, KeyError, TypeError, ValueError):
+        return out, []  # parse_settings reports the plan's problems
+    notes = []
+    for (section, key), (cloud, placeholder) in OFFLINE_PLACEHOLDERS.items():
+        fleets = [d.name for d in plan.deployments if d.choice.cloud is cloud]
+        problems = _Problems()
+        obj = _as_object(raw.get(section), section, problems)
+        if not fleets or problems.items or obj.get(key):
+            continue
+        out[section] = {**obj, key: placeholder}
+        notes.append(f"set before `pulumi up`: roost:{section}.{key} ({', '.join(fleets)} on {cloud.value}; "
+                     f"this offline preview used the placeholder {placeholder.split()[-1]!r})")
+    return out, notes
+
+
+def plaintext_secret_warning(name: str) -> str:
+    return (f"warning: roost:secrets.{name} is stored in plain text in the stack file; make it a Pulumi secret "
+            f"(pulumi config set --secret roost:secrets.{name} VALUE)")
 
 
 def load() -> StackSettings:
     """Read the running stack's ``roost:*`` config (inside a Pulumi program or under mocks)."""
     import pulumi
-    from pulumi.runtime.config import get_config
+    from pulumi.runtime.config import get_config, is_config_secret
 
     config = pulumi.Config("roost")
     raw: dict[str, Any] = {}
@@ -401,7 +489,13 @@ def load() -> StackSettings:
     for name in sorted(plan_secrets):
         if get_config(f"roost:secrets.{name}") is not None:
             secrets[name] = config.require_secret(f"secrets.{name}")
+            key = f"roost:secrets.{name}"
         elif name in nested_names:
             secrets[name] = config.require_secret_object("secrets").apply(lambda d, n=name: str(d[n]))
+            key = "roost:secrets"
+        else:
+            continue
+        if not is_config_secret(key):  # readable by anyone who can read the stack file
+            pulumi.log.warn(plaintext_secret_warning(name))
     raw["secrets"] = secrets
     return parse_settings(raw, stack=pulumi.get_stack())

@@ -221,12 +221,13 @@ class AwsModelFleet(ModelFleet):
             internal=not args.public, load_balancer_type=pv.AWS_LB_TYPE,
             security_groups=[lb_sg.id], subnets=net.subnet_ids,
             drop_invalid_header_fields=True, idle_timeout=args.request_timeout_seconds,
-            tags=tags, opts=opts)
+            tags={**tags, **self.plain_http_tag(self._https)}, opts=opts)
         forward = [aws.lb.ListenerDefaultActionArgs(type=pv.AWS_LISTENER_ACTION_FORWARD,
                                                     target_group_arn=target_group.arn)]
         if not self._https:
             listener = aws.lb.Listener(logical_name(n, "http"), load_balancer_arn=load_balancer.arn, port=HTTP_PORT,
-                                       protocol="HTTP", default_actions=forward, tags=tags, opts=opts)
+                                       protocol="HTTP", default_actions=forward,
+                                       tags={**tags, **self.plain_http_tag(self._https)}, opts=opts)
             return target_group, load_balancer, listener
         listener = aws.lb.Listener(
             logical_name(n, "https"), load_balancer_arn=load_balancer.arn, port=HTTPS_PORT, protocol="HTTPS",

@@ -160,7 +160,7 @@ class AzureModelFleet(ModelFleet):
                 probe=network.SubResourceArgs(id=pulumi.Output.concat(lb_id, "/probes/", PROBE)),
                 idle_timeout_in_minutes=min(30, max(4, math.ceil(args.request_timeout_seconds / 60))),
                 enable_tcp_reset=True, disable_outbound_snat=True)],
-            tags=tags, opts=opts)
+            tags={**tags, **self.plain_http_tag(https=False)}, opts=opts)
         return load_balancer, lb_id, lb_ip
 
     # --- secrets: a per-fleet Key Vault (RBAC), so vault scope is the fleet's own secrets only ---

@@ -14,7 +14,7 @@ import pulumi
 
 from stacks.components.outputs import FleetOutputs
 from stacks.fleet_args import FleetArgs
-from stacks.naming import FLEET_TYPE
+from stacks.naming import FLEET_TYPE, PLAIN_HTTP_ALLOWED, TAG_PLAIN_HTTP
 from stacks.providers import SharedCache
 from stacks.settings import StackSettings
 
@@ -57,6 +57,14 @@ class ModelFleet(pulumi.ComponentResource):
 
     def _build(self) -> FleetOutputs:
         raise NotImplementedError(f"{type(self).__name__} must declare its cloud's resources")
+
+    def plain_http_tag(self, https: bool) -> dict[str, str]:
+        """The stack's opt-in to a public endpoint without TLS, recorded on the load balancer so the
+        policy pack (and anyone looking at the resource) sees it was chosen, not forgotten. Settings
+        refuse a public plain-HTTP endpoint without ``roost:allowPlainHttp``."""
+        if self.fleet_args.public and not https and self.settings.allow_plain_http:
+            return {TAG_PLAIN_HTTP: PLAIN_HTTP_ALLOWED}
+        return {}
 
     def child_options(self, **extra: Any) -> pulumi.ResourceOptions:
         """``child_opts`` plus per-resource options (ignore_changes, depends_on, …)."""

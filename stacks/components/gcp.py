@@ -213,7 +213,7 @@ class GcpModelFleet(ModelFleet):
         return gcp.compute.GlobalForwardingRule(
             logical_name(n, "fr"), name=lb_name, load_balancing_scheme=scheme, ip_protocol="TCP",
             port_range=str(HTTPS_PORT if self._https else HTTP_PORT), target=global_proxy.id,
-            labels=args.tags.gcp(), opts=opts)
+            labels=args.tags.gcp(self.plain_http_tag(self._https)), opts=opts)
 
 
 def _group(args: FleetArgs, spec: GroupSpec, settings: StackSettings, script: str, guest, sa_email,

@@ -40,6 +40,7 @@ CONFIG_SCHEMAS: dict[str, PolicyConfigSchema] = {
         "budgets": {"type": "object", "properties": {
             "stack": {"type": "number"},
             "teams": {"type": "object", "additionalProperties": {"type": "number"}}}}}),
+    "tls-on-public-endpoints": PolicyConfigSchema(properties={"allowPlainHttp": {"type": "boolean"}}),
 }
 
 

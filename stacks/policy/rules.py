@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.naming import REQUIRED_TAGS, TAG_MODEL, TAG_MONTHLY_USD, TAG_SPOT_POLICY, TAG_TEAM, UNASSIGNED_TEAM
+from stacks.naming import (
+    PLAIN_HTTP_ALLOWED,
+    REQUIRED_TAGS,
+    TAG_MODEL,
+    TAG_MONTHLY_USD,
+    TAG_PLAIN_HTTP,
+    TAG_SPOT_POLICY,
+    TAG_STACK,
+    TAG_TEAM,
+    UNASSIGNED_TEAM,
+)
 
 MANDATORY = "mandatory"
 ADVISORY = "advisory"
@@ -36,6 +47,10 @@ class PolicyConfig:
     allowed_regions: tuple[str, ...] | None = None          # None: any region
     allowed_instance_families: tuple[str, ...] | None = None  # None: any family
     budgets: Budgets = field(default_factory=Budgets)
+    # Public endpoints serving plain HTTP: True allows them, False refuses them even where the
+    # program recorded the stack's opt-in on the load balancer (tag roost-plain-http), None
+    # (the default) honours that tag.
+    allow_plain_http: bool | None = None
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> PolicyConfig:
@@ -47,6 +62,7 @@ class PolicyConfig:
             if raw.get("allowedInstanceFamilies") else None,
             budgets=Budgets(stack_usd=None if budgets.get("stack") is None else float(budgets["stack"]),
                             teams={k: float(v) for k, v in (budgets.get("teams") or {}).items()}),
+            allow_plain_http=raw.get("allowPlainHttp") if isinstance(raw.get("allowPlainHttp"), bool) else None,
         )
 
 
@@ -86,6 +102,22 @@ GCP_FIREWALL = "gcp:compute/firewall:Firewall"
 AZURE_VMSS = "azure-native:compute:VirtualMachineScaleSet"
 AZURE_NSG = "azure-native:network:NetworkSecurityGroup"
 AZURE_SECURITY_RULE = "azure-native:network:SecurityRule"
+AWS_LB = "aws:lb/loadBalancer:LoadBalancer"
+AWS_LISTENER = "aws:lb/listener:Listener"
+AWS_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+AWS_POLICY = "aws:iam/policy:Policy"
+GCP_FORWARDING_RULES = ("gcp:compute/globalForwardingRule:GlobalForwardingRule",
+                        "gcp:compute/forwardingRule:ForwardingRule")
+GCP_PROJECT_IAM = ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding")
+GCP_SECRET_IAM = ("gcp:secretmanager/secretIamMember:SecretIamMember",
+                  "gcp:secretmanager/secretIamBinding:SecretIamBinding")
+AZURE_LB = "azure-native:network:LoadBalancer"
+AZURE_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+# Built-in roles that read secret values: Key Vault Secrets User, Secrets Officer, Administrator.
+AZURE_SECRET_READER_ROLES = ("4633458b-17de-408a-b874-0445c86b69e6", "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+                             "00482a5a-887f-4fb3-b363-3b7fe8e74483")
+GCP_SECRET_READER_ROLES = ("roles/secretmanager.secretAccessor", "roles/secretmanager.admin", "roles/owner",
+                           "roles/editor")
 
 # Resource types roost creates that accept tags or labels: each must carry the cost tags.
 TAGGABLE_TYPES = frozenset({
@@ -133,16 +165,56 @@ def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _is_world(prefix: Any) -> bool:
-    if not isinstance(prefix, str):
-        return False
-    text = prefix.strip().lower()
-    if text in WORLD:
-        return True
-    try:
-        return ipaddress.ip_network(text, strict=False).prefixlen == 0
-    except ValueError:
-        return False
+# "Open to the world" is judged by how much of the public address space a set of ranges
+# covers together, not by how it is spelt: [0.0.0.0/1, 128.0.0.0/1] is the internet too.
+# A rule is world-open when the union of its sources covers at least this share of public
+# IPv4 (about 3.6 M addresses: a /10 or more) or of global-unicast IPv6 (2000::/3).
+WORLD_SHARE = 1 / 1024
+_PUBLIC_V6 = ipaddress.ip_network("2000::/3")
+# Not reachable from the internet: RFC 6890 special-purpose IPv4 blocks.
+_NON_PUBLIC_V4 = tuple(ipaddress.collapse_addresses(ipaddress.ip_network(c) for c in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/3")))
+_PUBLIC_V4_SIZE = 2 ** 32 - sum(n.num_addresses for n in _NON_PUBLIC_V4)
+
+
+def _networks(prefixes: Iterable[Any]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    """The ranges as networks; None when one of them is a whole-internet word ("*", "Internet", …)."""
+    out = []
+    for prefix in prefixes:
+        if not isinstance(prefix, str):
+            continue
+        text = prefix.strip().lower()
+        if text in WORLD:
+            return None
+        try:
+            out.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            continue  # a service tag or name that is not the internet (VirtualNetwork, AzureLoadBalancer)
+    return out
+
+
+def public_share(prefixes: Iterable[Any]) -> float:
+    """The largest share of public IPv4 or IPv6 space the union of ``prefixes`` covers (0–1)."""
+    nets = _networks(prefixes)
+    if nets is None:
+        return 1.0
+    v4 = list(ipaddress.collapse_addresses(n for n in nets if n.version == 4))
+    v6 = list(ipaddress.collapse_addresses(n for n in nets if n.version == 6))
+    covered_v4 = 0
+    for n in v4:  # two CIDRs are nested or disjoint, so subtracting the nested blocks is exact
+        covered_v4 += n.num_addresses - sum(
+            r.num_addresses if r.subnet_of(n) else n.num_addresses if n.subnet_of(r) else 0
+            for r in _NON_PUBLIC_V4)
+    covered_v6 = sum(_PUBLIC_V6.num_addresses if _PUBLIC_V6.subnet_of(n) else n.num_addresses
+                     for n in v6 if n.overlaps(_PUBLIC_V6))
+    return max(max(0, covered_v4) / _PUBLIC_V4_SIZE, covered_v6 / _PUBLIC_V6.num_addresses)
+
+
+def is_world(prefixes: Iterable[Any]) -> bool:
+    """True when these source ranges together reach a large share of the internet."""
+    return public_share(prefixes) >= WORLD_SHARE
 
 
 def _port_range_covers(spec: Any, port: int) -> bool:
@@ -200,54 +272,75 @@ def encrypted_disks(resource_type: str, props: Mapping[str, Any], config: Policy
 
 
 def no_public_admin_ports(resource_type: str, props: Mapping[str, Any], config: PolicyConfig) -> list[str]:
-    """No SSH (22) or RDP (3389) reachable from anywhere on the internet."""
+    """No SSH (22) or RDP (3389) reachable from a large share of the internet, however the
+    sources are split over rules or ranges."""
     out = []
     if resource_type == AWS_SECURITY_GROUP:
-        for i, rule in enumerate(props.get("ingress") or []):
-            out += _aws_rule_opens_admin(rule, f"ingress[{i}]", v4="cidrBlocks", v6="ipv6CidrBlocks")
+        out += _aws_rules_open_admin([r for r in props.get("ingress") or [] if isinstance(r, Mapping)], "ingress")
     elif resource_type == AWS_SG_INGRESS_RULE:
-        out += _aws_rule_opens_admin({**props, "protocol": props.get("ipProtocol"),
-                                      "cidrBlocks": [props.get("cidrIpv4")], "ipv6CidrBlocks": [props.get("cidrIpv6")]},
-                                     "rule", v4="cidrBlocks", v6="ipv6CidrBlocks")
+        out += _aws_rules_open_admin([{**props, "protocol": props.get("ipProtocol"),
+                                       "cidrBlocks": [props.get("cidrIpv4")],
+                                       "ipv6CidrBlocks": [props.get("cidrIpv6")]}], "rule")
     elif resource_type == AWS_SG_RULE and props.get("type") == "ingress":
-        out += _aws_rule_opens_admin(props, "rule", v4="cidrBlocks", v6="ipv6CidrBlocks")
+        out += _aws_rules_open_admin([props], "rule")
     elif resource_type == GCP_FIREWALL and (props.get("direction") or "INGRESS") == "INGRESS":
-        if any(_is_world(r) for r in props.get("sourceRanges") or []):
+        if is_world(props.get("sourceRanges") or []):
             for allow in props.get("allows") or []:
                 ports = allow.get("ports") or ["*"]
                 if allow.get("protocol") in ("tcp", "all") and any(
                         _port_range_covers(p, admin) for p in ports for admin in ADMIN_PORTS):
-                    out.append(f"firewall admits tcp {','.join(map(str, ports))} from the internet")
+                    out.append(f"firewall admits tcp {','.join(map(str, ports))} from the internet "
+                               f"({_share_text(props.get('sourceRanges') or [])})")
     elif resource_type in (AZURE_NSG, AZURE_SECURITY_RULE):
-        rules = props.get("securityRules") or [] if resource_type == AZURE_NSG else [props]
-        for rule in rules:
-            rule = rule.get("properties", rule) if isinstance(rule, Mapping) else {}
-            if rule.get("direction") != "Inbound" or rule.get("access") != "Allow":
-                continue
-            sources = [rule.get("sourceAddressPrefix"), *(rule.get("sourceAddressPrefixes") or [])]
-            ports = [rule.get("destinationPortRange"), *(rule.get("destinationPortRanges") or [])]
-            if any(_is_world(s) for s in sources) and any(
-                    _port_range_covers(p, admin) for p in ports for admin in ADMIN_PORTS):
-                out.append(f"security rule {rule.get('name')!r} admits SSH/RDP from the internet")
+        out += _azure_rules_open_admin(props.get("securityRules") or [] if resource_type == AZURE_NSG else [props])
     return out
 
 
-def _aws_rule_opens_admin(rule: Mapping[str, Any], where: str, *, v4: str, v6: str) -> list[str]:
-    cidrs = [*(rule.get(v4) or []), *(rule.get(v6) or [])]
-    if not any(_is_world(c) for c in cidrs):
-        return []
-    protocol = str(rule.get("protocol", "")).lower()
-    if protocol in ("-1", "all"):
-        return [f"{where}: all traffic from the internet (includes SSH/RDP)"]
-    if protocol not in ("tcp", "6"):
-        return []
-    lo, hi = rule.get("fromPort"), rule.get("toPort")
-    try:
-        lo_i, hi_i = int(float(lo)), int(float(hi))
-    except (TypeError, ValueError):
-        return []
-    hits = [p for p in ADMIN_PORTS if lo_i <= p <= hi_i]
-    return [f"{where}: tcp {p} open to the internet" for p in hits]
+def _share_text(prefixes: Iterable[Any]) -> str:
+    return f"{public_share(prefixes):.0%} of public address space"
+
+
+def _azure_rules_open_admin(rules: Iterable[Any]) -> list[str]:
+    out = []
+    by_port: dict[int, list[Any]] = {p: [] for p in ADMIN_PORTS}
+    names: dict[int, list[str]] = {p: [] for p in ADMIN_PORTS}
+    for rule in rules:
+        rule = rule.get("properties", rule) if isinstance(rule, Mapping) else {}
+        if rule.get("direction") != "Inbound" or rule.get("access") != "Allow":
+            continue
+        sources = [rule.get("sourceAddressPrefix"), *(rule.get("sourceAddressPrefixes") or [])]
+        ports = [rule.get("destinationPortRange"), *(rule.get("destinationPortRanges") or [])]
+        for admin in ADMIN_PORTS:
+            if any(_port_range_covers(p, admin) for p in ports):
+                by_port[admin] += sources
+                names[admin].append(str(rule.get("name")))
+    for admin, sources in by_port.items():
+        if is_world(sources):
+            out.append(f"security rule(s) {', '.join(map(repr, names[admin]))} admit tcp {admin} (SSH/RDP) from "
+                       f"the internet ({_share_text(sources)})")
+    return out
+
+
+def _aws_rules_open_admin(rules: Sequence[Mapping[str, Any]], where: str) -> list[str]:
+    """The union of every rule's ranges that reaches each admin port."""
+    sources: dict[int, list[Any]] = {p: [] for p in ADMIN_PORTS}
+    for rule in rules:
+        cidrs = [*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])]
+        protocol = str(rule.get("protocol", "")).lower()
+        if protocol in ("-1", "all"):
+            hits = list(ADMIN_PORTS)
+        elif protocol in ("tcp", "6"):
+            try:
+                lo, hi = int(float(rule.get("fromPort"))), int(float(rule.get("toPort")))
+            except (TypeError, ValueError):
+                continue
+            hits = [p for p in ADMIN_PORTS if lo <= p <= hi]
+        else:
+            continue
+        for p in hits:
+            sources[p] += cidrs
+    return [f"{where}: tcp {p} open to the internet ({_share_text(cidrs)})"
+            for p, cidrs in sources.items() if is_world(cidrs)]
 
 
 def required_cost_tags(resource_type: str, props: Mapping[str, Any], config: PolicyConfig) -> list[str]:
@@ -328,6 +421,64 @@ def spot_forbidden_for_never(resource_type: str, props: Mapping[str, Any], confi
     return []
 
 
+def _wildcard(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def _policy_document(value: Any) -> Mapping[str, Any] | None:
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, str):
+        try:
+            doc = json.loads(value)
+        except ValueError:
+            return None
+        return doc if isinstance(doc, Mapping) else None
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def _reads_secrets(action: Any) -> bool:
+    text = str(action).lower()
+    return text in ("*", "secretsmanager:*", "secretsmanager:getsecretvalue") or (
+        text.startswith("secretsmanager:get") and _wildcard(text))
+
+
+def secret_access_one_secret(resource_type: str, props: Mapping[str, Any], config: PolicyConfig) -> list[str]:
+    """Every grant to read secret values names one secret: no wildcard, no project- or
+    subscription-wide reader role."""
+    out = []
+    if resource_type in (AWS_ROLE_POLICY, AWS_POLICY):
+        doc = _policy_document(props.get("policy"))
+        for i, st in enumerate(_as_list(doc.get("Statement")) if doc else []):
+            if not isinstance(st, Mapping) or st.get("Effect") != "Allow":
+                continue
+            if not any(_reads_secrets(a) for a in _as_list(st.get("Action"))):
+                continue
+            for res in _as_list(st.get("Resource")):
+                if not isinstance(res, str) or _wildcard(res) or ":secret:" not in res:
+                    out.append(f"statement {i} reads secret values of {res!r}: name each secret's full ARN "
+                               "(no wildcards)")
+    elif resource_type in GCP_PROJECT_IAM and props.get("role") in GCP_SECRET_READER_ROLES:
+        out.append(f"{props.get('role')} on the whole project reads every secret in it: grant "
+                   "roles/secretmanager.secretAccessor on each secret instead")
+    elif resource_type in GCP_SECRET_IAM:
+        secret = str(props.get("secretId") or "")
+        if _wildcard(secret) or not secret:
+            out.append(f"secret IAM grant on {secret!r}: name exactly one secret")
+    elif resource_type == AZURE_ROLE_ASSIGNMENT:
+        role = str(props.get("roleDefinitionId") or "").rstrip("/").rsplit("/", 1)[-1].lower()
+        scope = str(props.get("scope") or "")
+        if role in AZURE_SECRET_READER_ROLES and (
+                _wildcard(scope) or "/providers/microsoft.keyvault/vaults/" not in scope.lower()):
+            out.append(f"a Key Vault secret reader role at scope {scope!r} reads every vault below it: scope it "
+                       "to one vault or one secret")
+    return out
+
+
 # --- stack rules ----------------------------------------------------------------------------------
 
 
@@ -363,6 +514,55 @@ def budget_caps(resources: Sequence[ResourceView], config: PolicyConfig) -> list
     return out
 
 
+def _fleet_key(props: Mapping[str, Any]) -> tuple[str, str] | None:
+    tags = tags_of(props) or {}
+    return (tags[TAG_STACK], tags[TAG_MODEL]) if tags.get(TAG_STACK) and tags.get(TAG_MODEL) else None
+
+
+def _opted_in(props: Mapping[str, Any], config: PolicyConfig) -> bool:
+    if config.allow_plain_http is not None:
+        return config.allow_plain_http
+    return (tags_of(props) or {}).get(TAG_PLAIN_HTTP) == PLAIN_HTTP_ALLOWED
+
+
+def _forwards(listener: Mapping[str, Any]) -> bool:
+    return any(isinstance(a, Mapping) and (a.get("type") == "forward" or a.get("forward"))
+               for a in listener.get("defaultActions") or [])
+
+
+def tls_on_public_endpoints(resources: Sequence[ResourceView], config: PolicyConfig) -> list[tuple[str, str]]:
+    """An internet-facing load balancer serves HTTPS only, unless the stack opted in to plain
+    HTTP (``roost:allowPlainHttp``, recorded on the load balancer as tag roost-plain-http)."""
+    if config.allow_plain_http is True:
+        return []
+    out: list[tuple[str, str]] = []
+    public_aws: dict[Any, ResourceView] = {}
+    for r in resources:
+        if r.type == AWS_LB and not _truthy(r.props.get("internal")):
+            for key in (r.props.get("arn"), _fleet_key(r.props)):
+                if key:
+                    public_aws[key] = r
+    for r in resources:
+        if r.type == AWS_LISTENER and str(r.props.get("protocol", "")).upper() == "HTTP" and _forwards(r.props):
+            lb = public_aws.get(r.props.get("loadBalancerArn")) or public_aws.get(_fleet_key(r.props))
+            if lb is not None and not (_opted_in(lb.props, config) or _opted_in(r.props, config)):
+                out.append((r.name, f"internet-facing load balancer {lb.name} forwards plain HTTP: set a "
+                                    "certificate (roost:aws.certificateArn) or opt in with roost:allowPlainHttp"))
+        elif (r.type in GCP_FORWARDING_RULES and str(r.props.get("loadBalancingScheme", "")).startswith("EXTERNAL")
+              and "/targetHttpProxies/" in str(r.props.get("target", "")) and not _opted_in(r.props, config)):
+            out.append((r.name, "external forwarding rule serves plain HTTP: set a certificate "
+                                "(roost:gcp.certificate) or opt in with roost:allowPlainHttp"))
+        elif r.type == AZURE_LB and not _opted_in(r.props, config):
+            public = any(isinstance(f, Mapping) and f.get("publicIPAddress")
+                         for f in r.props.get("frontendIPConfigurations") or [])
+            plain = any(isinstance(p, Mapping) and p.get("protocol") == "Http" for p in r.props.get("probes") or [])
+            if public and plain:
+                out.append((r.name, "public load balancer passes plain HTTP to its backends (an Azure load "
+                                    "balancer does not terminate TLS): keep the endpoint internal or opt in with "
+                                    "roost:allowPlainHttp"))
+    return out
+
+
 @dataclass(frozen=True)
 class ResourceRule:
     name: str
@@ -389,9 +589,13 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
                  allowed_instance_families),
     ResourceRule("spot-forbidden-for-never", "Deployments marked spot: never never use spot capacity.",
                  spot_forbidden_for_never),
+    ResourceRule("secret-access-one-secret", "Each grant to read secrets names exactly one secret (or the "
+                 "fleet's own vault).", secret_access_one_secret),
 )
 STACK_RULES: tuple[StackRule, ...] = (
     StackRule("budget-caps", "Per-team and per-stack monthly budget caps.", budget_caps),
+    StackRule("tls-on-public-endpoints", "Internet-facing endpoints serve HTTPS unless the stack opts in to "
+              "plain HTTP (roost:allowPlainHttp).", tls_on_public_endpoints),
 )
 
 

@@ -103,10 +103,71 @@ def test_a_stack_without_a_plan_says_what_to_run(example_project):
 
 
 def test_settings_errors_are_input_errors(example_project, example_plan):
-    write_plan(example_project, "nogcp", example_plan)
-    result = preview(example_project, "nogcp", "--offline")
+    write_plan(example_project, "badkey", example_plan)
+    write_stack_config(example_project, "badkey", {"roost:aws": {"vpcid": "vpc-1"}})
+    result = preview(example_project, "badkey", "--offline")
     assert result.exit_code == 2
-    assert "roost:gcp.project: is required: search-embedder runs on GCP" in result.stderr
+    assert "roost:aws.vpcid: unknown setting (did you mean \"vpcId\"?)" in result.stderr
+
+
+def test_offline_preview_without_cloud_settings_uses_marked_placeholders(example_project, example_plan):
+    write_plan(example_project, "nocloud", example_plan)   # no roost:gcp, no roost:azure at all
+    result = preview(example_project, "nocloud", "--offline", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    notes = [n for n in data["notes"] if n.startswith("set before `pulumi up`:")]
+    assert len(notes) == 2
+    assert "roost:gcp.project (search-embedder on gcp" in notes[0] and "placeholder-set-gcp-project" in notes[0]
+    assert "roost:azure.adminSshPublicKey" in notes[1] and "PLACEHOLDER" in notes[1]
+    iam = [r for r in data["resources"] if r["type"] == "gcp:projects/iAMMember:IAMMember"]
+    assert iam and all(r["key_inputs"]["project"] == "placeholder-set-gcp-project" for r in iam)
+    # Settings the stack does have are used as they are: no placeholder, no note.
+    complete = preview(example_project, "dev", "--offline", "--json")
+    assert not [n for n in json.loads(complete.stdout)["notes"] if "set before" in n]
+
+
+def test_the_engine_path_still_requires_the_cloud_settings(example_plan):
+    from stacks.offline import run_offline
+    from stacks.program import run
+    from stacks.settings import SettingsError
+
+    config = {"roost:plan": json.dumps(example_plan.to_dict())}
+    with pytest.raises(SettingsError) as err:
+        run_offline(run, project="roost", stack="prod", config=config)  # what `pulumi up` runs: no placeholders
+    assert {p.split(":")[1] for p in err.value.problems} >= {"gcp.project", "azure.adminSshPublicKey"}
+
+
+def test_plaintext_secret_values_in_the_stack_file_get_a_warning(example_project, example_plan):
+    write_plan(example_project, "plain", example_plan)
+    write_stack_config(example_project, "plain", {
+        "roost:gcp": {"project": "acme-ml"}, "roost:azure": {"adminSshPublicKey": "ssh-ed25519 AAAA k"},
+        "roost:secrets.hf-token": "hunter2-plaintext"})
+    result = preview(example_project, "plain", "--offline", "--json")
+    assert result.exit_code == 0, result.output
+    warnings = [n for n in json.loads(result.stdout)["notes"] if n.startswith("warning:")]
+    assert warnings == ["warning: roost:secrets.hf-token is stored in plain text in the stack file; make it a "
+                        "Pulumi secret (pulumi config set --secret roost:secrets.hf-token VALUE)"]
+    assert "hunter2-plaintext" not in result.output
+    # The configured example keeps its value as a Pulumi secret: no warning.
+    dev = preview(example_project, "dev", "--offline", "--json")
+    assert not [n for n in json.loads(dev.stdout)["notes"] if n.startswith("warning:")]
+
+
+def test_public_plain_http_is_refused_unless_opted_in_and_then_noted(example_project, example_plan):
+    base = {"roost:gcp": {"project": "acme-ml"}, "roost:azure": {"adminSshPublicKey": "ssh-ed25519 AAAA k"},
+            "roost:publicEndpoint": True}
+    write_plan(example_project, "public", example_plan)
+    write_stack_config(example_project, "public", base)
+    refused = preview(example_project, "public", "--offline")
+    assert refused.exit_code == 2
+    assert "roost:publicEndpoint" in refused.stderr and "roost:allowPlainHttp" in refused.stderr
+    write_stack_config(example_project, "public", {**base, "roost:allowPlainHttp": True})
+    allowed = preview(example_project, "public", "--offline", "--json")
+    assert allowed.exit_code == 0, allowed.output
+    data = json.loads(allowed.stdout)
+    assert data["summary"]["passed"] is True
+    plain = [n for n in data["notes"] if "serves plain HTTP" in n]
+    assert sorted(n.split(":")[0] for n in plain) == sorted(d.name for d in example_plan.deployments)
 
 
 def test_without_offline_the_engine_path_is_reported_unavailable(example_project):
