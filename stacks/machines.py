@@ -227,6 +227,27 @@ def azure_gpu_setup(size: str, has_gpu: bool) -> AzureGpuSetup:
     return AzureGpuSetup.DRIVER_EXTENSION
 
 
+def azure_trusted_launch(size: str) -> bool:
+    """Whether a size runs Trusted Launch (Secure Boot + vTPM on a Gen2 VM).
+
+    Conservative: Gen1-only series (A, Dv2/Dv3/Ev3 without premium storage, F v1), Arm64
+    sizes, and series roost cannot vouch for (G, H, M, ND, NV before v5) run without it.
+    Confidential sizes use their own security type."""
+    m = _AZURE_SIZE.match(size)
+    if not m or azure_gpu_setup(size, True) is AzureGpuSetup.CONFIDENTIAL:
+        return False
+    family, attrs, rest = m.group("family"), m.group("attrs"), m.group("rest") or ""
+    version_match = re.search(r"_v(\d+)$", rest)
+    version = int(version_match.group(1)) if version_match else 1
+    if "p" in attrs:  # Arm64
+        return False
+    if family in ("B", "D", "DS", "E", "F", "FS", "L", "LS"):
+        return version >= 4 or "s" in attrs or family.endswith("S")
+    if family in ("NC", "NV"):
+        return version >= (3 if family == "NC" else 5)
+    return False
+
+
 @dataclass(frozen=True)
 class AzureImage:
     publisher: str

@@ -14,8 +14,11 @@ AWS_ON_DEMAND_ALLOCATION_STRATEGY = "prioritized"
 AWS_HTTP_TOKENS_REQUIRED = "required"      # IMDSv2 only
 AWS_HTTP_ENDPOINT_ENABLED = "enabled"
 AWS_INSTANCE_METADATA_TAGS = "disabled"
-# Containers sit one network hop behind the host; with 1 they cannot fetch an IMDSv2 token.
-AWS_IMDS_HOP_LIMIT = 2
+# Containers sit one network hop behind the host: with 1 they cannot fetch an IMDSv2 token,
+# so a model server (or an SSRF in it) cannot use the instance role. Everything that needs
+# the role (secret fetch, registry login, log driver, agents) runs on the host.
+AWS_IMDS_HOP_LIMIT = 1
+AWS_IMDS_HOP_LIMIT_CONTAINERS = 2     # roost:aws.allowContainerMetadata
 AWS_VOLUME_TYPE = "gp3"
 AWS_INSTANCE_REFRESH_STRATEGY = "Rolling"
 AWS_HEALTH_CHECK_TYPE = "ELB"
@@ -52,7 +55,10 @@ GCP_NAT_SOURCE_RANGES = "ALL_SUBNETWORKS_ALL_IP_RANGES"
 GCP_FIREWALL_DIRECTION = "INGRESS"
 # Google's health-check and GFE proxy ranges (cloud.google.com/load-balancing/docs/firewall-rules).
 GCP_HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
-GCP_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/artifactregistry.reader")
+# Project-level by nature (write-only, no resource to scope them to): the Ops Agent and the
+# docker gcplogs driver. Image read is granted on the one repository (GCP_REGISTRY_READER_ROLE).
+GCP_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
+GCP_REGISTRY_READER_ROLE = "roles/artifactregistry.reader"
 GCP_SECRET_ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 GCP_SCOPE_CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 
@@ -69,6 +75,10 @@ AZURE_OS_DISK_TYPE = "Premium_LRS"
 AZURE_OS_DISK_TYPE_NO_PREMIUM = "StandardSSD_LRS"
 AZURE_LB_SKU = "Standard"
 AZURE_SECURITY_TYPE_CONFIDENTIAL = "ConfidentialVM"
+AZURE_SECURITY_TYPE_TRUSTED_LAUNCH = "TrustedLaunch"
+AZURE_KEY_VAULT_SERVICE_ENDPOINT = "Microsoft.KeyVault"
+AZURE_KEY_VAULT_DEFAULT_ACTION = "Deny"
+AZURE_KEY_VAULT_BYPASS = "None"           # not even "trusted Microsoft services"
 AZURE_CVM_DISK_ENCRYPTION = "VMGuestStateOnly"
 AZURE_SCALE_METRIC = "Percentage CPU"
 AZURE_KEY_VAULT_SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"  # built-in role id

@@ -70,6 +70,60 @@ def registry_of(image: str) -> tuple[str, str]:
     return "", host
 
 
+@dataclass(frozen=True)
+class EcrRepository:
+    partition: str
+    region: str
+    account: str
+    name: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{self.partition}:ecr:{self.region}:{self.account}:repository/{self.name}"
+
+
+@dataclass(frozen=True)
+class ArtifactRepository:
+    project: str
+    location: str
+    name: str
+
+
+_GCR_LOCATIONS = {"gcr.io": "us", "us.gcr.io": "us", "eu.gcr.io": "europe", "asia.gcr.io": "asia"}
+
+
+def _path_of(image: str) -> list[str]:
+    """The repository path of an image reference, without registry host, tag or digest."""
+    path = image.split("/", 1)[1] if "/" in image else ""
+    path = path.split("@", 1)[0]
+    last = path.rsplit("/", 1)
+    last[-1] = last[-1].split(":", 1)[0]
+    return [p for p in "/".join(last).split("/") if p]
+
+
+def ecr_repository(image: str) -> EcrRepository | None:
+    """The ECR repository an image is pulled from, so the role may read that one repository."""
+    kind, host = registry_of(image)
+    path = _path_of(image)
+    if kind != "ecr" or not path:
+        return None
+    account, _, _, region, *_ = host.split(".")
+    return EcrRepository("aws-cn" if host.endswith(".cn") else "aws", region, account, "/".join(path))
+
+
+def artifact_repository(image: str) -> ArtifactRepository | None:
+    """The Artifact Registry repository (gcr.io hosts are served by one per multi-region)."""
+    kind, host = registry_of(image)
+    path = _path_of(image)
+    if kind != "artifact-registry":
+        return None
+    if host in _GCR_LOCATIONS:
+        return ArtifactRepository(path[0], _GCR_LOCATIONS[host], host) if path else None
+    if len(path) < 2:
+        return None
+    return ArtifactRepository(path[0], host.removesuffix("-docker.pkg.dev"), path[1])
+
+
 def vault_uri(vault_name: str) -> str:
     return f"https://{vault_name}.vault.azure.net/"
 

@@ -2,13 +2,15 @@
 
 Security shape: the ALB is internal unless the stack asks for a public endpoint; instances
 accept traffic only from the ALB's security group and nothing opens SSH (SSM Session
-Manager is the way in); IMDSv2 only; encrypted gp3 root; the instance role can read only
-the fleet's own secrets.
+Manager is the way in); IMDSv2 only, one hop (containers cannot reach the instance's
+credentials unless roost:aws.allowContainerMetadata); encrypted gp3 root; the instance role
+holds no managed policy and can read only the fleet's own image, log group and secrets.
 """
 from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -21,18 +23,44 @@ from stacks.fleet_args import FleetArgs
 from stacks.naming import logical_name
 from stacks.providers import SharedCache
 from stacks.settings import StackSettings
-from stacks.userdata import aws_log_group, render_boot_script
+from stacks.userdata import EcrRepository, aws_log_group, ecr_repository, render_boot_script
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
 # Registries, package repositories, AWS APIs and the secret store are all HTTPS; some
 # distribution mirrors still serve plain HTTP.
 EGRESS_PORTS = (HTTPS_PORT, HTTP_PORT)
-MANAGED_POLICIES = (
-    aws.iam.ManagedPolicy.AMAZON_SSM_MANAGED_INSTANCE_CORE,
-    aws.iam.ManagedPolicy.AMAZON_EC2_CONTAINER_REGISTRY_READ_ONLY,
-    aws.iam.ManagedPolicy.CLOUD_WATCH_AGENT_SERVER_POLICY,
-)
+# No AWS managed policy is attached: each one roost used grants more than a fleet needs
+# (AmazonSSMManagedInstanceCore reads every SSM parameter, AmazonEC2ContainerRegistryReadOnly
+# every repository, CloudWatchAgentServerPolicy writes to every log group). The inline
+# statements below are what the boot script and agents actually call (docs/security.md).
+SESSION_MANAGER_ACTIONS = ("ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel",
+                           "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+                           "ssmmessages:OpenDataChannel")
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")          # the docker awslogs driver
+ECR_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+METRICS_NAMESPACE = "CWAgent"                                         # the CloudWatch agent's default
+
+
+def runtime_policy(log_group_arn: str, ecr: EcrRepository | None) -> dict[str, Any]:
+    """The instance role's permissions besides secrets, each on the narrowest resource AWS allows.
+
+    Session Manager, PutMetricData, DescribeTags and GetAuthorizationToken take no resource
+    ARN (AWS supports only "*" for them); the metrics grant is held to one namespace."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "SessionManager", "Effect": "Allow", "Action": list(SESSION_MANAGER_ACTIONS), "Resource": "*"},
+        {"Sid": "OwnLogGroup", "Effect": "Allow", "Action": list(LOG_ACTIONS),
+         "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"]},
+        {"Sid": "Metrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
+         "Condition": {"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}}},
+        {"Sid": "MetricDimensions", "Effect": "Allow", "Action": ["ec2:DescribeTags"], "Resource": "*"},
+    ]
+    if ecr is not None:
+        statements += [
+            {"Sid": "RegistryLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+            {"Sid": "PullOwnImage", "Effect": "Allow", "Action": list(ECR_PULL_ACTIONS), "Resource": ecr.arn},
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 class _Network:
@@ -74,11 +102,11 @@ class AwsModelFleet(ModelFleet):
         args = self.fleet_args
         net = _network(args.region, self.provider, self.settings, self.shared)
         lb_sg, instance_sg = self._security_groups(net)
-        profile = self._identity()
-        launch_template = self._launch_template(instance_sg, profile)
-        target_group, load_balancer, listener = self._load_balancer(net, lb_sg)
         log_group = aws.cloudwatch.LogGroup(logical_name(args.name, "logs"), name=aws_log_group(args.stack, args.name),
                                             retention_in_days=30, tags=args.tags.aws(), opts=self.child_opts)
+        profile = self._identity(log_group)
+        launch_template = self._launch_template(instance_sg, profile)
+        target_group, load_balancer, listener = self._load_balancer(net, lb_sg)
         group = self._group(net, launch_template, target_group, depends_on=[listener, log_group])
         self._scaling_policy(group, load_balancer, target_group)
         scheme = "https" if self._https else "http"
@@ -123,9 +151,9 @@ class AwsModelFleet(ModelFleet):
             tags=tags, opts=opts)
         return lb_sg, instance_sg
 
-    # --- identity: SSM, image pull, logs/metrics, and the fleet's own secrets only ---
+    # --- identity: Session Manager, its own image, log group and metrics, its own secrets only ---
 
-    def _identity(self) -> aws.iam.InstanceProfile:
+    def _identity(self, log_group: aws.cloudwatch.LogGroup) -> aws.iam.InstanceProfile:
         args, opts, tags, n = self.fleet_args, self.child_opts, self.fleet_args.tags.aws(), self.fleet_args.name
         role = aws.iam.Role(
             logical_name(n, "role"),
@@ -134,9 +162,9 @@ class AwsModelFleet(ModelFleet):
             assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
             tags=tags, opts=opts)
-        for policy in MANAGED_POLICIES:
-            aws.iam.RolePolicyAttachment(logical_name(n, f"role-{policy.value.rsplit('/', 1)[-1]}"),
-                                         role=role.name, policy_arn=policy.value, opts=opts)
+        ecr = ecr_repository(args.image)
+        aws.iam.RolePolicy(logical_name(n, "role-runtime"), role=role.id,
+                           policy=log_group.arn.apply(lambda arn: json.dumps(runtime_policy(arn, ecr))), opts=opts)
         secret_arns = self._secrets()
         if secret_arns:
             aws.iam.RolePolicy(
@@ -186,7 +214,8 @@ class AwsModelFleet(ModelFleet):
             vpc_security_group_ids=[instance_sg.id],
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_tokens=pv.AWS_HTTP_TOKENS_REQUIRED, http_endpoint=pv.AWS_HTTP_ENDPOINT_ENABLED,
-                http_put_response_hop_limit=pv.AWS_IMDS_HOP_LIMIT,
+                http_put_response_hop_limit=pv.AWS_IMDS_HOP_LIMIT_CONTAINERS
+                if self.settings.aws.allow_container_metadata else pv.AWS_IMDS_HOP_LIMIT,
                 instance_metadata_tags=pv.AWS_INSTANCE_METADATA_TAGS),
             block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                 device_name=self.settings.aws.root_device_name,

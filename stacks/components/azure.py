@@ -4,7 +4,8 @@ Security shape: the load balancer is internal unless the stack asks for a public
 endpoint; the subnet's NSG admits the model port from the load balancer's probe and the
 clients only and denies everything else inbound (no SSH/RDP); password login is off; VMs
 have no public IP and reach out through a NAT gateway; a system-assigned identity can
-read only the fleet's secrets in Key Vault.
+read only the fleet's secrets in Key Vault, and the vault admits only the fleet's subnet;
+VMs run Trusted Launch (vTPM, Secure Boot) where the size supports it.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from stacks import provider_values as pv
 from stacks.components.fleet import ModelFleet
 from stacks.components.outputs import FleetOutputs
 from stacks.fleet_args import FleetArgs, GroupRole, GroupSpec
-from stacks.machines import AzureGpuSetup
+from stacks.machines import AzureGpuSetup, azure_trusted_launch
 from stacks.naming import logical_name
 from stacks.settings import StackSettings
 from stacks.userdata import render_boot_script
@@ -59,7 +60,7 @@ class AzureModelFleet(ModelFleet):
         self._rg = group.name
         subnet, nsg = self._network()
         load_balancer, lb_id, lb_ip = self._load_balancer(subnet)
-        vault = self._vault()
+        vault = self._vault(subnet)
         script = render_boot_script(args)
         scale_sets = [_scale_set(args, spec, self.settings, script, self._rg, args.region, subnet, nsg, lb_id,
                                  args.tags.azure(), self.child_opts, depends_on=[load_balancer])
@@ -120,7 +121,11 @@ class AzureModelFleet(ModelFleet):
             logical_name(n, "subnet"), subnet_name="serving", resource_group_name=rg,
             virtual_network_name=vnet.name, address_prefix=subnet_prefix,
             network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
-            nat_gateway=network.SubResourceArgs(id=nat.id), default_outbound_access=False, opts=opts)
+            nat_gateway=network.SubResourceArgs(id=nat.id), default_outbound_access=False,
+            # The fleet's Key Vault admits this subnet only, through its service endpoint.
+            service_endpoints=[network.ServiceEndpointPropertiesFormatArgs(
+                service=pv.AZURE_KEY_VAULT_SERVICE_ENDPOINT)],
+            opts=opts)
         return subnet, nsg
 
     # --- load balancer (L4): probe on the health path, port 80 → model port ---
@@ -165,7 +170,7 @@ class AzureModelFleet(ModelFleet):
 
     # --- secrets: a per-fleet Key Vault (RBAC), so vault scope is the fleet's own secrets only ---
 
-    def _vault(self) -> keyvault.Vault | None:
+    def _vault(self, subnet: network.Subnet) -> keyvault.Vault | None:
         args, opts, n = self.fleet_args, self.child_opts, self.fleet_args.name
         own_secrets = [s for s in args.secrets if s.ref is None]
         if not own_secrets:
@@ -176,7 +181,14 @@ class AzureModelFleet(ModelFleet):
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=self._client.tenant_id, sku=keyvault.SkuArgs(family="A", name="standard"),
                 enable_rbac_authorization=True, enable_soft_delete=True, soft_delete_retention_in_days=7,
-                enable_purge_protection=True),
+                enable_purge_protection=True,
+                # Data-plane access from the fleet's subnet (and any operator ranges) only. Values
+                # set through roost:secrets.* go through ARM, which this firewall does not gate.
+                network_acls=keyvault.NetworkRuleSetArgs(
+                    default_action=pv.AZURE_KEY_VAULT_DEFAULT_ACTION, bypass=pv.AZURE_KEY_VAULT_BYPASS,
+                    virtual_network_rules=[keyvault.VirtualNetworkRuleArgs(id=subnet.id)],
+                    ip_rules=[keyvault.IPRuleArgs(value=c) for c in self.settings.azure.key_vault_allowed_cidrs]
+                    or None)),
             tags=args.tags.azure(), opts=opts)
         for s in own_secrets:
             if s.has_value:
@@ -247,6 +259,21 @@ def _extensions(args: FleetArgs) -> list[compute.VirtualMachineScaleSetExtension
     return extensions
 
 
+def _security_profile(args: FleetArgs) -> compute.SecurityProfileArgs | None:
+    """Confidential VM on NCC sizes; Trusted Launch (vTPM, Secure Boot) wherever else the size
+    supports it. NVIDIA's kernel modules are not signed for Secure Boot, so GPU sizes keep vTPM
+    and boot measurement but not Secure Boot (as on GCP)."""
+    if args.azure_gpu_setup is AzureGpuSetup.CONFIDENTIAL:
+        return compute.SecurityProfileArgs(
+            security_type=pv.AZURE_SECURITY_TYPE_CONFIDENTIAL,
+            uefi_settings=compute.UefiSettingsArgs(secure_boot_enabled=True, v_tpm_enabled=True))
+    if not azure_trusted_launch(args.instance_type):
+        return None
+    return compute.SecurityProfileArgs(
+        security_type=pv.AZURE_SECURITY_TYPE_TRUSTED_LAUNCH,
+        uefi_settings=compute.UefiSettingsArgs(secure_boot_enabled=not args.has_gpu, v_tpm_enabled=True))
+
+
 def _scale_set(args: FleetArgs, spec: GroupSpec, settings: StackSettings, script: str, rg: pulumi.Input[str],
                location: str, subnet: network.Subnet, nsg: network.NetworkSecurityGroup, lb_id: pulumi.Output[str],
                tags: dict[str, str], opts: pulumi.ResourceOptions,
@@ -298,10 +325,7 @@ def _scale_set(args: FleetArgs, spec: GroupSpec, settings: StackSettings, script
                         else pv.AZURE_OS_DISK_TYPE_NO_PREMIUM,
                         security_profile=compute.VMDiskSecurityProfileArgs(
                             security_encryption_type=pv.AZURE_CVM_DISK_ENCRYPTION) if confidential else None))),
-            security_profile=compute.SecurityProfileArgs(
-                security_type=pv.AZURE_SECURITY_TYPE_CONFIDENTIAL,
-                uefi_settings=compute.UefiSettingsArgs(secure_boot_enabled=True, v_tpm_enabled=True))
-            if confidential else None,
+            security_profile=_security_profile(args),
             network_profile=compute.VirtualMachineScaleSetNetworkProfileArgs(
                 # The probe gates rolling upgrades and automatic repairs.
                 health_probe=compute.ApiEntityReferenceArgs(id=pulumi.Output.concat(lb_id, "/probes/", PROBE)),

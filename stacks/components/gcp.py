@@ -4,7 +4,8 @@ Internal (default): a regional internal Application Load Balancer (needs the reg
 proxy-only subnet). Public: a global external Application Load Balancer, HTTPS when a
 certificate is configured. VMs have no external IP (Cloud NAT for egress), accept traffic
 only from Google's health-check/proxy ranges, run as a service account with log/metric
-write and image read, and are Shielded VMs.
+write, read on the one Artifact Registry repository their image comes from and on their
+own secrets, and are Shielded VMs.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from stacks.fleet_args import TARGET_UTILIZATION, FleetArgs, GroupRole, GroupSpe
 from stacks.naming import logical_name
 from stacks.providers import SharedCache
 from stacks.settings import StackSettings
-from stacks.userdata import render_boot_script
+from stacks.userdata import artifact_repository, render_boot_script
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
@@ -116,6 +117,11 @@ class GcpModelFleet(ModelFleet):
         for role in pv.GCP_ROLES:
             gcp.projects.IAMMember(logical_name(n, f"sa-{role.split('/')[-1]}"), project=self.settings.gcp.project,
                                    role=role, member=member, opts=opts)
+        repo = artifact_repository(args.image)
+        if repo is not None:  # read the one repository the image comes from, not every one in the project
+            gcp.artifactregistry.RepositoryIamMember(
+                logical_name(n, "sa-registry-reader"), project=repo.project, location=repo.location,
+                repository=repo.name, role=pv.GCP_REGISTRY_READER_ROLE, member=member, opts=opts)
         for s in args.secrets:
             gcp.secretmanager.SecretIamMember(logical_name(n, f"secret-{s.name}-reader"),
                                               secret_id=self._secret(s), role=pv.GCP_SECRET_ACCESSOR_ROLE,

@@ -138,9 +138,10 @@ def test_spot_strategy_is_one_the_autoscaling_api_lists():
     assert pv.AWS_SPOT_ALLOCATION_STRATEGY in listed
 
 
-def test_imds_hop_limit_is_in_range_and_lets_containers_reach_imds():
-    # 1..64 per the EC2 API; containers behind a bridge need 2.
-    assert 2 <= pv.AWS_IMDS_HOP_LIMIT <= 64
+def test_imds_hop_limits_are_in_range_and_keep_containers_away_by_default():
+    # 1..64 per the EC2 API; containers behind a bridge need 2, so 1 keeps them from the role.
+    assert pv.AWS_IMDS_HOP_LIMIT == 1
+    assert pv.AWS_IMDS_HOP_LIMIT_CONTAINERS == 2
 
 
 @pytest.mark.parametrize(("value", "enum"), [
