@@ -195,3 +195,22 @@ def test_the_crossguard_pack_reads_allow_plain_http_from_its_config():
     from stacks.policy.crossguard import CONFIG_SCHEMAS
 
     assert "allowPlainHttp" in CONFIG_SCHEMAS["tls-on-public-endpoints"].properties
+
+
+# --- secret values kept in plain text in the stack file -------------------------------------------
+
+
+def test_a_plaintext_secret_value_warns_when_the_program_runs(kit, monkeypatch):
+    import pulumi
+
+    from stacks.settings import plaintext_secret_warning
+
+    seen: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: seen.append(message))
+    plan = kit.plan(kit.deployment("m", secrets=("hf-token",)))
+    kit.run(plan, **{"secrets.hf-token": "plain-value"})                  # not a secure key
+    assert seen == [plaintext_secret_warning("hf-token")]
+    assert "plain-value" not in seen[0]
+    seen.clear()
+    kit.run(plan, secret_keys=("roost:secrets.hf-token",), **{"secrets.hf-token": "v"})
+    assert seen == []
