@@ -172,6 +172,9 @@ class VersionDraft:
     plan_version: int | None = None
     restores: int | None = None
     engine: EngineRecord | None = None
+    # Why each model was placed as it is (runners-up, explanation, confidence), kept beside the
+    # decisions for cost reports. Stored as a blob: it is large and only reports read it.
+    rationale: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +194,7 @@ class VersionRecord:
     engine: EngineRecord | None
     prev_hash: str | None
     hash: str
+    rationale: BlobRef | None = None
 
     @property
     def applied(self) -> bool:
@@ -210,6 +214,7 @@ class VersionRecord:
             plan_version=int(d["plan_version"]), restores=d.get("restores"), cost=d.get("cost") or {},
             engine=EngineRecord.from_dict(d["engine"]) if d.get("engine") else None,
             prev_hash=d.get("prev_hash"), hash=d["hash"],
+            rationale=BlobRef.from_dict(d["rationale"]) if d.get("rationale") else None,
         )
 
 
@@ -380,6 +385,8 @@ class StackWriter:
             "engine": None if draft.engine is None else draft.engine.to_dict(),
             "prev_hash": latest.hash if latest else None,
         }
+        if draft.rationale is not None:  # absent, not null, so records without one hash as before
+            data["rationale"] = self.put_blob(canonical_bytes(draft.rationale)).to_dict()
         _check_reason(draft.reason, number)
         data["hash"] = record_hash(data)
         body = canonical_bytes(data)

@@ -54,6 +54,7 @@ from roost.engine import (
     strip_plaintext_secrets,
 )
 from roost.paths import STORE_ENV, state_dir
+from roost.report.figures import rationale_document
 from roost.stackfile import PLAN_KEY, read_plan, read_stack_config, stack_config_path, write_stack_config
 from roost.workflows import recommend_fleet
 
@@ -219,7 +220,8 @@ def plan_stack(*, fleet_path: str | Path, project_dir: Path, stack: str, store: 
                                                after_label="new plan"),
                                config_path=config_path, config_written=written, warnings=tuple(warnings),
                                store=store.where(stack))
-        record = writer.append(VersionDraft(reason=REASON_PLAN, plan=plan, fleet=fleet, provenance=who))
+        record = writer.append(VersionDraft(reason=REASON_PLAN, plan=plan, fleet=fleet, provenance=who,
+                                            rationale=rationale_document(result.recommendation)))
         _write_config(project_dir, stack, record)
     return PlanOutcome(stack=stack, created=True, current=record, previous=latest,
                        diff=_diff(latest, record), config_path=config_path, config_written=True,

@@ -49,3 +49,18 @@ V1 = plan(deployment("a", "risk", choice(M5, 2)),
 V2 = plan(deployment("a", "risk", choice(M5, 3), peak_rps=250.0),
           deployment("b", "nlp", choice(G5, 4, Purchase.SPOT, base=1), env=(("MODE", "fast"),)),
           deployment("c", "nlp", choice(M5, 1)))
+
+
+ENV_SECRET = "s3cr3t-env-value-7731"
+
+
+def big_plan(n: int) -> DeploymentPlan:
+    """``n`` models over 40 teams, mixing the three offerings, spot and on demand."""
+    offerings = (M5, G5, E2)
+    out = []
+    for i in range(n):
+        o = offerings[i % 3]
+        spot = i % 2 == 0
+        c = choice(o, 2 + i % 5, Purchase.SPOT if spot else Purchase.ON_DEMAND, base=1 if spot else 0)
+        out.append(deployment(f"model-{i:04d}", f"team-{i % 40:02d}", c))
+    return plan(*out)

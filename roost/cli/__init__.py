@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("roost.cli.learn", "models"),
     "evaluate": ("roost.cli.learn", "evaluate_cmd"),
     "ci": ("roost.cli.ci", "ci"),
+    "report": ("roost.cli.report", "report"),
 }
 
 

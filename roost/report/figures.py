@@ -26,7 +26,7 @@ from typing import Any
 from placement.catalog import Catalog
 from placement.diff import ESTIMATE_FIELDS, ModelDiff, diff_plans
 from placement.plan import Deployment, DeploymentPlan
-from placement.types import HOURS_PER_MONTH, Choice, Purchase
+from placement.types import HOURS_PER_MONTH, Choice, Purchase, Recommendation
 
 NEAR_BUDGET_FRACTION = 0.9
 UNDER, NEAR, OVER = "under", "near", "over"
@@ -194,6 +194,15 @@ class RunnerUp:
                 "accelerator": self.accelerator, "purchase": self.purchase, "replicas": self.replicas,
                 "monthly_cost_usd": self.monthly_cost_usd, "delta_monthly_cost_usd": self.delta_monthly_cost_usd,
                 "feasible": self.feasible, "reason": self.reason}
+
+
+def rationale_document(rec: Recommendation) -> dict[str, dict]:
+    """What a version keeps of a recommendation besides its decisions: read back by ``Rationale``."""
+    return {p.model: {"alternatives": [a.to_dict(p.chosen) for a in p.alternatives],
+                      "explanation": list(p.explanation),
+                      "confidence": None if p.confidence is None else round(p.confidence, 4),
+                      "candidates_considered": p.candidates_considered}
+            for p in rec.placements}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -443,6 +452,9 @@ def build_report(inp: ReportInputs) -> Report:
     total_c = sum(cents(m.monthly_cost_usd) for m in models)
     prev_c = sum(old.values())
     teams = _groups(plan, prior, lambda d: d.team or UNASSIGNED_TEAM, inp.team_budgets)
+    if inp.rationale is None:
+        notes.append(f"runners-up and explanations were not recorded with version {inp.version} (planned before "
+                     "roost kept them); re-plan to see them")
     clouds = _groups(plan, prior, lambda d: d.choice.cloud.value, {})
     regions = _groups(plan, prior, lambda d: f"{d.choice.cloud.value}/{d.choice.region}", {})
     missing = sorted(set(inp.team_budgets) - {t.name for t in teams})
@@ -523,11 +535,12 @@ def _groups(plan: DeploymentPlan, prior: DeploymentPlan | None, key, budgets: Ma
         count[key(d)] += 1
     for d in prior.deployments if prior else ():
         before[key(d)] += model_monthly_cents(d.choice)
+    # Groups only the compared version had stay, at $0, so group deltas add up to the total delta.
     lines = [GroupLine(name=k, models=count[k], monthly_cost_usd=usd(now[k]), previous_monthly_cost_usd=usd(before[k]),
                        delta_monthly_cost_usd=usd(now[k] - before[k]), budget_monthly_usd=budgets.get(k),
                        budget_status=budget_status(usd(now[k]), budgets.get(k)))
-             for k in now]
-    return tuple(sorted(lines, key=lambda g: (-g.monthly_cost_usd, g.name)))
+             for k in (*now, *(k for k in before if k not in now))]
+    return tuple(sorted(lines, key=lambda g: (-g.monthly_cost_usd, -g.previous_monthly_cost_usd, g.name)))
 
 
 def _spot_split(models: Iterable[ModelLine]) -> SpotSplit:

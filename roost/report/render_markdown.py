@@ -98,13 +98,18 @@ MODEL_HEADER = ["Model", "Team", "Where", "Instance", "Purchase", "Replicas", "$
                 "Status"]
 
 
+def placement_text(m: ModelLine) -> str:
+    """The chosen offering and its predictions in one sentence (Markdown and HTML share it)."""
+    gpu = f" with {m.accelerator}×{m.accelerator_count:g}" if m.accelerator else ""
+    return (f"{m.instance_type}{gpu} in {m.cloud}/{m.region}, {purchase(m.purchase)}, {m.replicas} replica(s) "
+            f"(autoscaling {m.min_replicas}-{m.max_replicas}): {money(m.monthly_cost_usd)}/month. "
+            f"Predicted {m.predicted_rps_per_replica:,.2f} rps per replica for a peak of {m.peak_rps:g} rps: "
+            f"utilization at peak {share(m.utilization_at_peak)}; p95 {m.predicted_p95_latency_ms:,.0f} ms "
+            f"(SLO {m.slo_p95_latency_ms:g} ms); confidence {share(m.confidence)}.")
+
+
 def _model_detail(m: ModelLine) -> str:
-    out = [f"#### {cell(m.name)}",
-           f"{cell(m.instance_type)} in {m.cloud}/{m.region}, {purchase(m.purchase)}, {m.replicas} replica(s) "
-           f"(autoscaling {m.min_replicas}-{m.max_replicas}): **{money(m.monthly_cost_usd)}/month**. "
-           f"Predicted {m.predicted_rps_per_replica:,.2f} rps per replica, utilization at peak "
-           f"{share(m.utilization_at_peak)}, p95 {m.predicted_p95_latency_ms:,.0f} ms (SLO {m.slo_p95_latency_ms:g} ms), "
-           f"confidence {share(m.confidence)}."]
+    out = [f"#### {cell(m.name)}", cell(placement_text(m))]
     if m.explanation:
         out.append("\n".join(f"- {cell(line)}" for line in m.explanation))
     if m.runners_up:
