@@ -5,7 +5,6 @@ import dataclasses
 
 import pytest
 
-from report_testdata import CATALOG, V1, V2, big_plan
 from roost.report.figures import (
     NEAR,
     OVER,
@@ -17,6 +16,8 @@ from roost.report.figures import (
     build_report,
     cost_change,
 )
+
+from report_testdata import CATALOG, V1, V2, big_plan
 
 
 def test_cost_change_is_new_minus_old_to_the_cent():

@@ -9,10 +9,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from report_testdata import CATALOG, ENV_SECRET, V1, V2, choice, deployment, plan
 from roost.report.figures import Observed, ReportInputs, VersionPoint, build_report
 from roost.report.render import FORMATS, render
 from roost.report.render_csv import COLUMNS
+
+from report_testdata import CATALOG, ENV_SECRET, V1, V2, choice, deployment, plan
 
 STACK_SECRET = "hf_stack-secret-value-0042"
 
