@@ -19,7 +19,7 @@ FORMATS = ("html", "md", "csv", "json")
               help="The version to compare with [default: the one before --version].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="html", show_default=True,
               help="html: one self-contained file; md: a pull-request comment; csv: one row per model; json: for tools.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=click.Path(),
               help="Write here (atomically). HTML default: roost-report-<stack>-v<N>.html; other formats: stdout.")
 @click.option("--logs", type=click.Path(dir_okay=False),
               help="Ingested deployment log with observed costs [default: <project>/.roost/history/deployments.parquet].")

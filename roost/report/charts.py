@@ -36,6 +36,7 @@ def _svg(fig, title: str) -> str:
     plt.close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG goes inline
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)  # RDF boilerplate with URLs
     text = re.sub(r'<svg([^>]*?)width="[^"]*"\s+height="[^"]*"', r'<svg\1', text, count=1)
     return text.replace("<svg", f'<svg role="img" aria-label="{title}" class="chart"', 1)
 
