@@ -88,11 +88,11 @@ def check_durable(url: str) -> str:
 class Location:
     """A directory-like root (local path or ``proto://bucket/prefix``) holding the store.
 
-    ``before_publish`` is called by a local ``create`` once the data is on disk and before it
+    ``before_publish(key)`` is called by a local ``create`` once the data is on disk and before it
     is published under its name: a seam for fault tests that stop a writer at that moment.
     """
 
-    def __init__(self, url: str, *, before_publish: Callable[[], None] | None = None):
+    def __init__(self, url: str, *, before_publish: Callable[[str], None] | None = None):
         self.url = url
         self._before_publish = before_publish
         try:
@@ -183,7 +183,7 @@ class Location:
                 fh.flush()
                 os.fsync(fh.fileno())
             if self._before_publish is not None:
-                self._before_publish()
+                self._before_publish("/".join(parts))
             try:
                 # link() publishes the fully written file under its name, and fails if the
                 # name is taken: atomic and exclusive in one system call.

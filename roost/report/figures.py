@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from placement.catalog import Catalog
+from placement.costs import UNASSIGNED_TEAM
 from placement.diff import ESTIMATE_FIELDS, ModelDiff, diff_plans
 from placement.plan import Deployment, DeploymentPlan
 from placement.types import HOURS_PER_MONTH, Choice, Purchase, Recommendation
 
 NEAR_BUDGET_FRACTION = 0.9
 UNDER, NEAR, OVER = "under", "near", "over"
-UNASSIGNED_TEAM = "(no team)"
 
 # What a placement move shows, in this order (the fields reviewers read a move by).
 # The load and SLO are the usual why of a resize, so their values are shown too.
