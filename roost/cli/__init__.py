@@ -79,3 +79,19 @@ def main() -> None:
       roost preview --stack prod --offline  every resource `pulumi up` would create
       pulumi up --stack prod                (or: roost up --stack prod)
     """
+
+
+def run() -> None:
+    """The `roost` console script: the command line, then a quick interpreter exit.
+
+    After the Pulumi SDKs load, ~0.5 M long-lived objects make the interpreter's final garbage
+    collections take seconds (measured for `roost ci`: 7 s of a 34 s run on a loaded machine,
+    0.5 s frozen). Freezing them first skips that work; exit handlers still run. Only the
+    process entry point does it: in-process callers (tests, CliRunner) call ``main``.
+    """
+    import gc
+
+    try:
+        main(prog_name="roost")
+    finally:
+        gc.freeze()

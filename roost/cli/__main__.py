@@ -1,4 +1,4 @@
 """`python -m roost.cli` runs the same command line as the `roost` script."""
-from roost.cli import main
+from roost.cli import run
 
-main(prog_name="roost")
+run()
