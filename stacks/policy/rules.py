@@ -278,9 +278,7 @@ def no_public_admin_ports(resource_type: str, props: Mapping[str, Any], config: 
     if resource_type == AWS_SECURITY_GROUP:
         out += _aws_rules_open_admin([r for r in props.get("ingress") or [] if isinstance(r, Mapping)], "ingress")
     elif resource_type == AWS_SG_INGRESS_RULE:
-        out += _aws_rules_open_admin([{**props, "protocol": props.get("ipProtocol"),
-                                       "cidrBlocks": [props.get("cidrIpv4")],
-                                       "ipv6CidrBlocks": [props.get("cidrIpv6")]}], "rule")
+        out += _aws_rules_open_admin([_aws_ingress_rule(props)], "rule")
     elif resource_type == AWS_SG_RULE and props.get("type") == "ingress":
         out += _aws_rules_open_admin([props], "rule")
     elif resource_type == GCP_FIREWALL and (props.get("direction") or "INGRESS") == "INGRESS":
@@ -294,6 +292,12 @@ def no_public_admin_ports(resource_type: str, props: Mapping[str, Any], config: 
     elif resource_type in (AZURE_NSG, AZURE_SECURITY_RULE):
         out += _azure_rules_open_admin(props.get("securityRules") or [] if resource_type == AZURE_NSG else [props])
     return out
+
+
+def _aws_ingress_rule(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A standalone ``vpc.SecurityGroupIngressRule`` in the shape of a security group's rule."""
+    return {**props, "protocol": props.get("ipProtocol"), "cidrBlocks": [props.get("cidrIpv4")],
+            "ipv6CidrBlocks": [props.get("cidrIpv6")]}
 
 
 def _share_text(prefixes: Iterable[Any]) -> str:
@@ -514,6 +518,32 @@ def budget_caps(resources: Sequence[ResourceView], config: PolicyConfig) -> list
     return out
 
 
+def admin_ports_across_rules(resources: Sequence[ResourceView], config: PolicyConfig) -> list[tuple[str, str]]:
+    """Standalone ingress rules on one security group or NSG, taken together: two rules that
+    each open SSH to half the internet open it to all of it."""
+    groups: dict[tuple[str, str], list[ResourceView]] = {}
+    for r in resources:
+        if r.type == AWS_SG_INGRESS_RULE or (r.type == AWS_SG_RULE and r.props.get("type") == "ingress"):
+            key = ("aws", r.props.get("securityGroupId"))
+        elif r.type == AZURE_SECURITY_RULE:
+            key = ("azure", f"{r.props.get('resourceGroupName')}/{r.props.get('networkSecurityGroupName')}")
+        else:
+            continue
+        if isinstance(key[1], str) and "known after apply" not in key[1]:  # unknown ids cannot be grouped
+            groups.setdefault(key, []).append(r)
+    out = []
+    for (cloud, target), members in sorted(groups.items()):
+        if len(members) < 2 or any(no_public_admin_ports(m.type, m.props, config) for m in members):
+            continue  # a rule that is world-open alone is reported on its own
+        if cloud == "aws":
+            found = _aws_rules_open_admin([_aws_ingress_rule(m.props) if m.type == AWS_SG_INGRESS_RULE else m.props
+                                           for m in members], f"rules {', '.join(m.name for m in members)}")
+        else:
+            found = _azure_rules_open_admin([m.props for m in members])
+        out += [(target, message) for message in found]
+    return out
+
+
 def _fleet_key(props: Mapping[str, Any]) -> tuple[str, str] | None:
     tags = tags_of(props) or {}
     return (tags[TAG_STACK], tags[TAG_MODEL]) if tags.get(TAG_STACK) and tags.get(TAG_MODEL) else None
@@ -594,6 +624,8 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
 )
 STACK_RULES: tuple[StackRule, ...] = (
     StackRule("budget-caps", "Per-team and per-stack monthly budget caps.", budget_caps),
+    StackRule("no-public-admin-ports-combined", "Standalone ingress rules on one security group or NSG do not "
+              "open SSH or RDP to the internet together.", admin_ports_across_rules),
     StackRule("tls-on-public-endpoints", "Internet-facing endpoints serve HTTPS unless the stack opts in to "
               "plain HTTP (roost:allowPlainHttp).", tls_on_public_endpoints),
 )

@@ -214,3 +214,22 @@ def test_a_plaintext_secret_value_warns_when_the_program_runs(kit, monkeypatch):
     seen.clear()
     kit.run(plan, secret_keys=("roost:secrets.hf-token",), **{"secrets.hf-token": "v"})
     assert seen == []
+
+
+def test_standalone_rules_on_one_group_are_judged_together():
+    halves = [ResourceView(rules.AWS_SG_INGRESS_RULE, f"ssh-{i}", {
+        "securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": cidr})
+        for i, cidr in enumerate(["3.0.0.0/11", "3.32.0.0/11"])]   # 2 M addresses each, 4 M together
+    assert all(rules.no_public_admin_ports(v.type, v.props, NONE) == [] for v in halves)  # each alone: too few
+    [(where, message)] = rules.admin_ports_across_rules(halves, NONE)
+    assert where == "sg-1" and "tcp 22" in message
+    assert [v.policy for v in evaluate(halves, NONE)] == ["no-public-admin-ports-combined"]
+    # On two different groups they are two half-open groups, not one world-open group.
+    apart = [ResourceView(v.type, v.name, {**v.props, "securityGroupId": f"sg-{i}"}) for i, v in enumerate(halves)]
+    assert rules.admin_ports_across_rules(apart, NONE) == []
+    nsg = [ResourceView(rules.AZURE_SECURITY_RULE, f"r{i}", {
+        "resourceGroupName": "rg", "networkSecurityGroupName": "nsg", "direction": "Inbound", "access": "Allow",
+        "sourceAddressPrefix": cidr, "destinationPortRange": "3389"}) for i, cidr in enumerate(["3.0.0.0/11",
+                                                                                              "3.32.0.0/11"])]
+    [(where, message)] = rules.admin_ports_across_rules(nsg, NONE)
+    assert where == "rg/nsg" and "3389" in message
