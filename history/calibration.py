@@ -86,3 +86,53 @@ def bundled_world_params() -> WorldParams:
     if not ref.is_file():
         return WorldParams()
     return parse_calibration(ref.read_text(encoding="utf-8"), f"history/{BUNDLED_WORLD_FILE}")
+
+
+BUNDLED_BENCHMARKS_FILE = "data/benchmarks.csv"
+
+
+def bundled_benchmarks_path() -> Path:
+    return Path(str(resources.files("history").joinpath(BUNDLED_BENCHMARKS_FILE)))
+
+
+def bundled_world_path() -> Path:
+    return Path(str(resources.files("history").joinpath(BUNDLED_WORLD_FILE)))
+
+
+def _table_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def calibrate(benchmarks: str | Path | None = None) -> tuple[dict, dict]:
+    """Fit the world to a benchmark table: (calibration document, in-sample summary)."""
+    from history.calibration_fit import PRODUCTION_SHARE, Problem, fit, read_benchmarks, summary
+
+    path = Path(benchmarks) if benchmarks else bundled_benchmarks_path()
+    problem = Problem(read_benchmarks(path))
+    result = fit(problem)
+    described = {"benchmark_table_sha256": _table_sha256(path), "rows": result.table_rows,
+                 "benchmarks": sorted(set(problem.benchmark)), "server_share": result.server_share,
+                 "old_software_share": result.old_share,
+                 "production_share": PRODUCTION_SHARE}
+    document = calibration_document(result.params, described)
+    return document, summary(problem, problem.predict(result.params, result.server_share, result.old_share))
+
+
+def check(benchmarks: str | Path | None = None, params: WorldParams | None = None) -> dict:
+    """Leave-one-benchmark-out error of calibrating on a table (fits nothing that is kept).
+
+    The JSON contract of ``roost calibrate --check --json``: rows, benchmarks,
+    leave_one_benchmark_out {median_error, p90_error, per_benchmark, per_accelerator},
+    world_version (of the calibration in use).
+    """
+    from history.calibration_fit import Problem, leave_one_benchmark_out, read_benchmarks, summary
+
+    path = Path(benchmarks) if benchmarks else bundled_benchmarks_path()
+    problem = Problem(read_benchmarks(path))
+    lobo = summary(problem, leave_one_benchmark_out(problem))
+    params = params or bundled_world_params()
+    return {"rows": lobo.pop("rows"), "benchmarks": sorted(set(problem.benchmark)),
+            "leave_one_benchmark_out": {"median_error": lobo["median_error"], "p90_error": lobo["p90_error"],
+                                        "per_benchmark": lobo["per_benchmark"],
+                                        "per_accelerator": lobo["per_accelerator"]},
+            "world_version": params.version, "benchmark_table_sha256": _table_sha256(path)}

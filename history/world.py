@@ -91,7 +91,9 @@ GIB = 1024.0**3
 Z = {0.50: 0.0, 0.95: 1.6448536269514722, 0.99: 2.3263478740408408}
 
 # --- grids and caps ---------------------------------------------------------------------
-BATCH_GRID = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256], dtype=float)
+# In-flight batching engines (TensorRT-LLM) run decode batches of a thousand sequences when
+# memory allows; the benchmark ceilings are only reachable with them.
+BATCH_GRID = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], dtype=float)
 MAX_UTILIZATION = 0.95          # nobody runs a replica hotter than this on purpose
 REQUEST_TIMEOUT_MS = 120_000.0  # latencies of overloaded replicas are cut here
 
@@ -148,7 +150,7 @@ FRAMEWORKS: dict[str, FrameworkTraits] = {
     "pytorch": FrameworkTraits(True, True, 8, 2.0, 0.5, 0.020, 0.60, 0.50, False, 0.50, False, False, False, 0.25, 0.75, 1.5),
     "tensorflow": FrameworkTraits(True, True, 16, 2.5, 0.5, 0.020, 0.60, 0.50, False, 0.50, False, False, False, 0.25, 0.80, 2.0),
     "onnx": FrameworkTraits(True, True, 32, 0.8, 0.2, 0.006, 0.75, 0.60, False, 0.60, True, False, False, 0.15, 1.10, 1.0),
-    "tensorrt": FrameworkTraits(True, False, 64, 0.4, 0.1, 0.004, 0.95, 0.80, True, 0.95, True, True, True, 0.10, 0.0, 1.2),
+    "tensorrt": FrameworkTraits(True, False, 1024, 0.4, 0.1, 0.004, 0.95, 0.80, True, 0.95, True, True, True, 0.10, 0.0, 1.2),
     "vllm": FrameworkTraits(True, True, 256, 3.0, 0.3, 0.004, 0.80, 0.80, True, 0.95, True, True, True, 0.15, 0.40, 1.5),
     "triton": FrameworkTraits(True, True, 64, 0.6, 0.2, 0.006, 0.85, 0.70, False, 0.60, True, False, False, 0.12, 1.00, 1.2),
     "tgi": FrameworkTraits(True, False, 128, 2.5, 0.4, 0.006, 0.75, 0.75, True, 0.90, False, True, True, 0.15, 0.0, 1.5),
@@ -245,6 +247,7 @@ class WorldParams:
     compute: tuple[tuple[str, float], ...] = ()     # GPU generation → × MFU
     bandwidth: tuple[tuple[str, float], ...] = ()   # GPU generation → × bandwidth efficiency
     work: tuple[tuple[str, float], ...] = ()        # task → × work per request
+    precision: tuple[tuple[str, float], ...] = ()   # precision → × tensor rate reached (fp8, int8, int4 paths)
     cpu_rate: float = 1.0                           # × per-vCPU GFLOP/s of every CPU generation
 
     def of(self, table: str, key: str) -> float:
@@ -252,14 +255,15 @@ class WorldParams:
 
     def to_dict(self) -> dict:
         return {"version": self.version, "compute": dict(self.compute), "bandwidth": dict(self.bandwidth),
-                "work": dict(self.work), "cpu_rate": self.cpu_rate}
+                "work": dict(self.work), "precision": dict(self.precision), "cpu_rate": self.cpu_rate}
 
     @classmethod
     def from_dict(cls, data: dict) -> WorldParams:
         def pairs(name: str) -> tuple[tuple[str, float], ...]:
             return tuple(sorted((str(k), float(v)) for k, v in (data.get(name) or {}).items()))
         return cls(version=str(data.get("version", "uncalibrated")), compute=pairs("compute"),
-                   bandwidth=pairs("bandwidth"), work=pairs("work"), cpu_rate=float(data.get("cpu_rate", 1.0)))
+                   bandwidth=pairs("bandwidth"), work=pairs("work"), precision=pairs("precision"),
+                   cpu_rate=float(data.get("cpu_rate", 1.0)))
 
 
 UNCALIBRATED = WorldParams()
@@ -354,6 +358,13 @@ class ServiceModel:
         return ServiceModel(**fields)
 
     @property
+    def device_max_rps(self) -> np.ndarray:
+        """Saturation throughput of the accelerators alone (no host pre-processing, no SLO):
+        what a benchmark that feeds pre-processed samples measures."""
+        main = np.where(self.valid, self.slots / self.service_ms, 0.0).max(axis=1)
+        return main * 1e3 * (self.fits & self.runs)
+
+    @property
     def max_rps(self) -> np.ndarray:
         """Saturation throughput (requests/s) at the best batch size, ignoring the SLO."""
         main = np.where(self.valid, self.slots / self.service_ms, 0.0).max(axis=1)
@@ -368,7 +379,9 @@ class World:
     from); the simulator's own seed only drives sampling.
     """
 
-    def __init__(self, catalog: Catalog, *, seed: int = 0, params: WorldParams | None = None) -> None:
+    def __init__(self, catalog: Catalog | None, *, seed: int = 0, params: WorldParams | None = None) -> None:
+        # ``catalog`` may be None for a world that only rates machines it is handed
+        # (``offering_frame``), as the calibration does with benchmark machines.
         self.catalog = catalog
         self.seed = seed
         if params is None:
@@ -611,8 +624,10 @@ def service_model(profiles: pd.DataFrame, off: pd.DataFrame, world_params: World
     flops = np.where(np.isnan(gflops), 2.0 * enc_params * work_tokens * work_factor, gflops * 1e9)
     dec_tokens = np.where(generative, out_tok, 0.0)
     dec_params = np.where(is_speech, active / 2, active)
-    dec_weights = dec_params * bpp
-    extra_bytes = np.where(is_reco, RECOMMENDATION_GATHER_BYTES, 0.0)
+    # What one pass streams: the active weights; a ranking model's tables are gathered
+    # (``extra_bytes``), never streamed whole, so it streams only its dense part.
+    dec_weights = np.where(is_reco, enc_params, dec_params) * bpp
+    extra_bytes = np.where(is_reco, RECOMMENDATION_GATHER_BYTES * work_factor, 0.0)
 
     # Transformer shape: params ≈ 12·L·d², d ≈ 128·L.
     d_model = np.cbrt(np.maximum(dec_params, 1e6) * 128.0 / 12.0)
@@ -638,6 +653,7 @@ def service_model(profiles: pd.DataFrame, off: pd.DataFrame, world_params: World
     overhead = _fw_table("overhead_ms")[fw]
     host_task_ms = _table(HOST_CPU_MS, TASKS)[task]
 
+    precision_rate = np.array([world_params.of("precision", p) for p in PRECISIONS])[precision]
     k = len(BATCH_GRID)
     service = np.ones((n, k))
     slots = np.ones((n, k))
@@ -650,7 +666,7 @@ def service_model(profiles: pd.DataFrame, off: pd.DataFrame, world_params: World
         s_g, c_g, v_g, fit_g, sig_g = _gpu_path(
             off.iloc[g], fw[g], precision[g], weights[g], flops[g], dec_tokens[g], dec_params[g],
             dec_weights[g], extra_bytes[g], kv_per_token[g] * context[g], kv_seq_avg[g], layers[g],
-            layers_llm[g], act_bytes[g], generative[g], is_speech[g], overhead[g], sigma_fw[g])
+            layers_llm[g], act_bytes[g], generative[g], is_speech[g], overhead[g], sigma_fw[g], precision_rate[g])
         service[g], slots[g], valid[g], fits[g], sigma[g] = s_g, c_g, v_g, fit_g, sig_g
     c = np.flatnonzero(~gpu_path)
     if len(c):
@@ -673,7 +689,7 @@ def _gpu_path(off: pd.DataFrame, fw: np.ndarray, precision: np.ndarray, weights:
               dec_tokens: np.ndarray, dec_params: np.ndarray, dec_weights: np.ndarray, extra_bytes: np.ndarray,
               kv_seq: np.ndarray, kv_seq_avg: np.ndarray, layers: np.ndarray, layers_llm: np.ndarray,
               act_bytes: np.ndarray, generative: np.ndarray, is_speech: np.ndarray, overhead: np.ndarray,
-              sigma_fw: np.ndarray) -> tuple[np.ndarray, ...]:
+              sigma_fw: np.ndarray, precision_rate: np.ndarray) -> tuple[np.ndarray, ...]:
     count = off["gpu_count"].to_numpy(dtype=float)
     share = np.minimum(count, 1.0)  # vGPU slices get their fraction of one GPU
     whole = np.maximum(np.floor(count + 1e-9), 1.0)
@@ -713,7 +729,7 @@ def _gpu_path(off: pd.DataFrame, fw: np.ndarray, precision: np.ndarray, weights:
          np.where(fw_int8 & has_int8, int8_rate, fp16 * 0.85),
          np.where(fw_fp8 & off["gpu_fp8"].to_numpy(dtype=bool) & has_int8, int8_rate, fp16 * 0.85),
          fp16 * np.where(fw_int4, 0.95, 0.6)],
-        default=fp16)
+        default=fp16) * precision_rate
     # Quantised weights without fast kernels are dequantised on the fly: half the bandwidth.
     slow_dequant = (P["int4"] & ~fw_int4) | ((P["int8"] | P["fp8"]) & ~(fw_int8 | fw_fp8))
     quant_bw = np.where(slow_dequant, 0.5, 1.0)
@@ -732,7 +748,7 @@ def _gpu_path(off: pd.DataFrame, fw: np.ndarray, precision: np.ndarray, weights:
     col = _col
     # Non-generative: one batch of B streams the weights once and computes B requests.
     s_batch = col(overhead + fill) + np.maximum(
-        B * col(flops / compute), col(weights / bandwidth) + B * col((act_bytes + extra_bytes) / bandwidth))
+        B * col(flops / compute), col(dec_weights / bandwidth) + B * col((act_bytes + extra_bytes) / bandwidth))
     # Generation: prefill is compute bound; each decode step streams weights + KV of the batch.
     prefill = fill + flops / compute
     step = (col(step_overhead + allreduce)

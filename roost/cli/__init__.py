@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("roost.cli.learn", "evaluate_cmd"),
     "ci": ("roost.cli.ci", "ci"),
     "report": ("roost.cli.report", "report"),
+    "calibrate": ("roost.cli.calibrate", "calibrate_cmd"),
 }
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from history import world as W
 from history.population import sample_specs
-from history.world import World, profile_frame
+from history.world import World, WorldParams, profile_frame
 from placement.errors import InputError
 from placement.sizing import INTERRUPTION_RATE_BY_BUCKET
 from placement.types import ModelProfile, Precision, Purchase, Task
@@ -69,9 +69,10 @@ def test_service_time_of_a_batch_of_one_is_the_hand_computed_roofline(world, cat
     a10g = offering(catalog, "g5.xlarge")
     model = world.service_model(profile_frame([bert()]), world.offering_frame([a10g]))
     flops = 2 * 110e6 * 128                        # 28.2 GFLOP
-    compute = 70e12 * 0.50 * 0.75                  # Ampere MFU 0.50, ONNX 0.75
+    # Ampere MFU 0.50 and ONNX 0.75, times the calibrated Ampere compute and bandwidth multipliers.
+    compute = 70e12 * 0.50 * world.params.of("compute", "Ampere") * 0.75
     weights = 110e6 * 2                            # fp16
-    bandwidth = 600e9 * 0.60                       # ONNX bandwidth efficiency
+    bandwidth = 600e9 * 0.60 * world.params.of("bandwidth", "Ampere")   # ONNX bandwidth efficiency
     activations = 4e6 * math.sqrt(110e6 / 1e8)     # text-classification activations at 128 tokens
     layers = max(4.0, 110 ** (1 / 3) * 1.7)
     expected_ms = 0.8 + layers * 0.006 + 1e3 * max(flops / compute, (weights + activations) / bandwidth)
@@ -82,7 +83,10 @@ def test_service_time_of_a_batch_of_one_is_the_hand_computed_roofline(world, cat
     assert model.host_slots[0] == 2
 
 
-def test_doubling_memory_bandwidth_raises_llm_decode_throughput(world, catalog):
+def test_doubling_memory_bandwidth_raises_llm_decode_throughput(catalog):
+    # The whiteboard world (the calibrated one makes this 8 B model compute bound at its best
+    # batch on an A10G, which is the point of calibrating; the physics is checked here).
+    world = World(catalog, params=WorldParams())
     a10g = offering(catalog, "g5.xlarge")
     faster = dataclasses.replace(a10g, gpu=dataclasses.replace(a10g.gpu, memory_bandwidth_gbps=2 * 600.0))
     base = world.truth(llm(), a10g, Purchase.ON_DEMAND)
