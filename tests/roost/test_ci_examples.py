@@ -79,14 +79,17 @@ def option_names(command: click.Command) -> set[str]:
     return names
 
 
+PROJECT_CI = EXAMPLES.parents[1] / ".ci" / "run"
 CALLS = [(name, call) for name, scripts in (("github-actions.yml", github_scripts(load("github-actions.yml"))),
-                                            ("gitlab-ci.yml", gitlab_scripts(load("gitlab-ci.yml"))))
+                                            ("gitlab-ci.yml", gitlab_scripts(load("gitlab-ci.yml"))),
+                                            (".ci/run", [PROJECT_CI.read_text()]))
          for script in scripts for call in roost_calls(script)]
 
 
-def test_the_examples_call_roost_ci_in_both_pipelines():
+def test_the_examples_and_the_projects_own_ci_call_roost_ci():
     used = {(name, tuple(call[:1])) for name, call in CALLS}
-    assert ("github-actions.yml", ("ci",)) in used and ("gitlab-ci.yml", ("ci",)) in used
+    assert {("github-actions.yml", ("ci",)), ("gitlab-ci.yml", ("ci",)), (".ci/run", ("ci",)),
+            (".ci/run", ("plan",)), (".ci/run", ("init",))} <= used
 
 
 @pytest.mark.parametrize("name, call", CALLS, ids=[f"{n}:{' '.join(c)[:40]}" for n, c in CALLS])
