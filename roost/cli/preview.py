@@ -65,7 +65,10 @@ def preview(ctx: click.Context, stack: str, offline: bool, project_dir: str | No
         else:
             out.print("\nPolicy: no violations.")
         for note in report.notes:
-            out.print(f"Note: {note}")
+            if note.startswith("warning: "):
+                out.print(f"[yellow]Warning:[/yellow] {note.removeprefix('warning: ')}", markup=True)
+            else:
+                out.print(f"Note: {note}")
         s = report.summary()
         out.print(f"\nStack {report.stack} (plan version {report.plan_version}): {s['deployments']} deployments, "
                   f"{s['resources']} resources, {money(s['monthly_cost_usd'])}/month estimated.")

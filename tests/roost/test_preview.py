@@ -148,6 +148,9 @@ def test_plaintext_secret_values_in_the_stack_file_get_a_warning(example_project
     assert warnings == ["warning: roost:secrets.hf-token is stored in plain text in the stack file; make it a "
                         "Pulumi secret (pulumi config set --secret roost:secrets.hf-token VALUE)"]
     assert "hunter2-plaintext" not in result.output
+    table_output = preview(example_project, "plain", "--offline")
+    assert "Warning: roost:secrets.hf-token is stored in plain text" in table_output.stdout
+    assert "hunter2-plaintext" not in table_output.output
     # The configured example keeps its value as a Pulumi secret: no warning.
     dev = preview(example_project, "dev", "--offline", "--json")
     assert not [n for n in json.loads(dev.stdout)["notes"] if n.startswith("warning:")]
