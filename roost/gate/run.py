@@ -58,8 +58,9 @@ def run_ci(req: CiRequest, on_stage: Stage | None = None) -> checks.CiResult:
         raise InputError("give at most one of --max-increase-usd and --max-increase-pct")
     stack = validate_stack_name(req.stack)
     config, settings = _stack_config(req.project_dir, stack)
-    assert config.plan is not None
-    plan = config.plan
+    # The settings' plan, not the raw one: the stack settings are where a committed plan is checked
+    # (form, offerings, costs from the catalog), so every gate judges what `pulumi up` would deploy.
+    plan = settings.plan
     history = _history(req.store, stack)
     fleet_path = _fleet_path(req, history, config)
     shown_fleet = _display(fleet_path, req.project_dir)
