@@ -221,7 +221,7 @@ def plan_stack(*, fleet_path: str | Path, project_dir: Path, stack: str, store: 
                                config_path=config_path, config_written=written, warnings=tuple(warnings),
                                store=store.where(stack))
         record = writer.append(VersionDraft(reason=REASON_PLAN, plan=plan, fleet=fleet, provenance=who,
-                                            rationale=rationale_document(result.recommendation)))
+                                            rationale=rationale_document(result.recommendation, result.fleet)))
         _write_config(project_dir, stack, record)
     return PlanOutcome(stack=stack, created=True, current=record, previous=latest,
                        diff=_diff(latest, record), config_path=config_path, config_written=True,

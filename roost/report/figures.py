@@ -27,7 +27,7 @@ from placement.catalog import Catalog
 from placement.costs import UNASSIGNED_TEAM
 from placement.diff import ESTIMATE_FIELDS, ModelDiff, diff_plans
 from placement.plan import Deployment, DeploymentPlan
-from placement.types import HOURS_PER_MONTH, Choice, Purchase, Recommendation
+from placement.types import HOURS_PER_MONTH, Choice, Fleet, Purchase, Recommendation
 
 NEAR_BUDGET_FRACTION = 0.9
 UNDER, NEAR, OVER = "under", "near", "over"
@@ -196,13 +196,23 @@ class RunnerUp:
                 "feasible": self.feasible, "reason": self.reason}
 
 
-def rationale_document(rec: Recommendation) -> dict[str, dict]:
-    """What a version keeps of a recommendation besides its decisions: read back by ``Rationale``."""
-    return {p.model: {"alternatives": [a.to_dict(p.chosen) for a in p.alternatives],
-                      "explanation": list(p.explanation),
-                      "confidence": None if p.confidence is None else round(p.confidence, 4),
-                      "candidates_considered": p.candidates_considered}
-            for p in rec.placements}
+def rationale_document(rec: Recommendation, fleet: Fleet | None = None) -> dict[str, dict]:
+    """What a version keeps of a recommendation besides its decisions: read back by ``Rationale``.
+
+    With the fleet, each model's ``budget_monthly_usd`` too (a constraint the choice was made
+    under), so a report need not parse the fleet file again.
+    """
+    specs = {m.name: m for m in fleet.models} if fleet is not None else {}
+    doc = {}
+    for p in rec.placements:
+        entry: dict[str, Any] = {"alternatives": [a.to_dict(p.chosen) for a in p.alternatives],
+                                 "explanation": list(p.explanation),
+                                 "confidence": None if p.confidence is None else round(p.confidence, 4),
+                                 "candidates_considered": p.candidates_considered}
+        if p.model in specs:
+            entry["budget_monthly_usd"] = specs[p.model].budget_monthly_usd
+        doc[p.model] = entry
+    return doc
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,6 +225,8 @@ class Rationale:
     explanation: tuple[str, ...] = ()
     confidence: float | None = None
     candidates_considered: int = 0
+    budget_recorded: bool = False            # False: look the budget up in the fleet file
+    budget_monthly_usd: float | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Rationale:
@@ -224,7 +236,9 @@ class Rationale:
                    alternative_reasons=tuple(str(a.get("reason", "")) for a in alts),
                    explanation=tuple(str(x) for x in d.get("explanation") or ()),
                    confidence=None if d.get("confidence") is None else float(d["confidence"]),
-                   candidates_considered=int(d.get("candidates_considered") or 0))
+                   candidates_considered=int(d.get("candidates_considered") or 0),
+                   budget_recorded="budget_monthly_usd" in d,
+                   budget_monthly_usd=None if d.get("budget_monthly_usd") is None else float(d["budget_monthly_usd"]))
 
 
 @dataclass(frozen=True, kw_only=True)

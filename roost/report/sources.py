@@ -221,7 +221,13 @@ def report_inputs(*, store: VersionStore, stack: str, project_dir: Path, catalog
     else:
         compared = history.get(compare)
     settings = read_stack_settings(project_dir, stack)
-    budgets, budget_note = model_budgets(deciding_record(record, history))
+    rationale = read_rationale(store, record, history)
+    if rationale and all(r.budget_recorded for r in rationale.values()):
+        # Kept with the plan: no need to parse the fleet file again (about a second per 1,000 models).
+        budgets = {name: r.budget_monthly_usd for name, r in rationale.items() if r.budget_monthly_usd is not None}
+        budget_note = None
+    else:
+        budgets, budget_note = model_budgets(deciding_record(record, history))
     observed, observed_note = (None, "no deployment log given") if logs is None else observed_costs(logs, record, stack)
     inputs = ReportInputs(
         stack=stack, version=record.number, reason=record.reason, created_at=record.created_at,
@@ -230,6 +236,6 @@ def report_inputs(*, store: VersionStore, stack: str, project_dir: Path, catalog
         compared_plan=compared.plan if compared else None, catalog=catalog,
         catalog_price_date=price_date(record.plan.catalog_version), history=version_points(history),
         model_budgets=budgets, team_budgets=settings.team_budgets, stack_budget=settings.stack_budget,
-        rationale=read_rationale(store, record, history), observed=observed, observed_note=observed_note,
+        rationale=rationale, observed=observed, observed_note=observed_note,
         notes=tuple(n for n in (budget_note,) if n))
     return inputs, settings

@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from history.versions import Provenance
+from roost import lifecycle
 from roost.cli import main
 from roost.cli.options import StackServices
 
@@ -203,3 +204,26 @@ def test_a_broken_chain_is_exit_2_and_writes_nothing(project, tmp_path):
     line = _one_error_line(roost(broken, "report", "-o", str(out)))
     assert "integrity check" in line and "version 2" in line
     assert not out.exists()
+
+
+def test_a_version_recorded_without_rationale_still_reports(tmp_path):
+    from history.versions import FleetSource, VersionDraft, VersionStore
+    from placement.baseline import HeuristicPredictor
+    from placement.catalog import load_catalog
+    from placement.plan import DeploymentPlan
+    from roost.workflows import recommend_fleet
+
+    root = tmp_path / "old"
+    root.mkdir()
+    (root / "Pulumi.yaml").write_text("name: old\nruntime: python\n")
+    text = FLEET_V1.replace("team: risk", "team: risk\n    budget_monthly_usd: 120")
+    (root / "fleet.yaml").write_text(text)
+    result = recommend_fleet(root / "fleet.yaml", load_catalog(), HeuristicPredictor())
+    plan = DeploymentPlan.from_recommendation(result.fleet, result.recommendation)
+    with VersionStore(lifecycle.store_url(root)).writer("dev") as w:  # as a roost before rationales wrote it
+        w.append(VersionDraft(reason="plan", plan=plan, provenance=WHO,
+                              fleet=FleetSource(path="fleet.yaml", sha256=result.fleet.sha256, content=text)))
+    data = report_json(root)
+    fraud = next(m for m in data["models"] if m["name"] == "fraud-scorer")
+    assert fraud["budget_monthly_usd"] == 120.0 and fraud["runners_up"] == [] and fraud["rationale_recorded"] is False
+    assert any("not recorded with version 1" in n for n in data["assumptions"]["notes"])
