@@ -68,12 +68,12 @@ def cost_by_team(teams: Sequence[GroupLine]) -> str:
 
 def on_demand_vs_spot(s: SpotSplit) -> str:
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 1.7))
+    fig, ax = plt.subplots(figsize=(6.4, 1.9))
     ax.barh(["this plan"], [s.on_demand_monthly_cost_usd], color=ACCENT, label="on demand")
     ax.barh(["this plan"], [s.spot_monthly_cost_usd], left=[s.on_demand_monthly_cost_usd], color=SPOT, label="spot")
     ax.barh(["all on demand"], [s.all_on_demand_monthly_cost_usd], color=MUTED, label="same replicas, all on demand")
     _money_axis(ax)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, fontsize=8, frameon=False)
     ax.set_title(f"On demand vs spot: spot saves ${s.spot_savings_monthly_usd:,.2f}/month", loc="left", fontsize=10)
     return _svg(fig, "On-demand vs spot monthly cost")
 
