@@ -416,7 +416,6 @@ class Report:
     versions: tuple[VersionPoint, ...]
     actuals: Actuals
     assumptions: Assumptions
-    warnings: tuple[str, ...] = ()
 
     def budget_counts(self) -> dict[str, int]:
         out = {OVER: 0, NEAR: 0, UNDER: 0}
