@@ -233,3 +233,25 @@ def test_standalone_rules_on_one_group_are_judged_together():
                                                                                               "3.32.0.0/11"])]
     [(where, message)] = rules.admin_ports_across_rules(nsg, NONE)
     assert where == "rg/nsg" and "3389" in message
+
+
+def test_the_tls_rule_through_crossguard_honours_the_tag_and_the_pack_config():
+    from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
+    from pulumi_policy.policy import PolicyCustomTimeouts
+
+    from stacks.policy.crossguard import stack_validator
+
+    def resource(rtype: str, name: str, props: dict) -> PolicyResource:
+        options = PolicyResourceOptions(False, [], False, [], PolicyCustomTimeouts(0, 0, 0), [])
+        return PolicyResource(rtype, props, f"urn:{name}", name, options, None, None, [], {})
+
+    fleet = {"roost-stack": "prod", "roost-model": "m"}
+    lb = resource(rules.AWS_LB, "m-alb", {"internal": False, "tags": {**fleet, TAG_PLAIN_HTTP: PLAIN_HTTP_ALLOWED}})
+    listener = resource(rules.AWS_LISTENER, "m-http", {"protocol": "HTTP", "tags": fleet,
+                                                      "defaultActions": [{"type": "forward"}]})
+    [rule] = [r for r in rules.STACK_RULES if r.name == "tls-on-public-endpoints"]
+    for config, expected in (({}, 0), ({"allowPlainHttp": False}, 1), ({"allowPlainHttp": True}, 0)):
+        reported: list[str] = []
+        stack_validator(rule)(StackValidationArgs(resources=[lb, listener], config=config),
+                              lambda msg, urn=None, out=reported: out.append(msg))
+        assert len(reported) == expected, (config, reported)
