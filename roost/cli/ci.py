@@ -48,12 +48,14 @@ def _stages(enabled: bool):
 def ci(ctx: click.Context, stack: str, fleet: str | None, base_version: int | None, max_increase_usd: float | None,
        max_increase_pct: float | None, as_json: bool, markdown_path: str | None, project_dir: str | None,
        store_url: str | None, catalog_path: str | None, discounts: tuple[str, ...]) -> None:
-    """Gate a change to STACK for a pipeline: stale plan, policy, budgets, cost increase, model quality.
+    """Gate a change to a stack for a pipeline: stale plan, policy, budgets, cost increase, model quality.
 
     Recomputes placements from the fleet file and compares them with the committed decisions,
     runs the stack's program offline with the policy rules, checks model/team/stack budgets and
     the allowed cost increase, and, when the registry's default model is newer than the one that
     made the decisions, checks it does not evaluate worse. Needs no cloud credentials.
+
+    Exit 0 every gate passed, 1 a gate failed, 2 invalid input, 3 engine or internal error.
     """
     from roost.gate.markdown import render, render_error
 
