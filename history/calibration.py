@@ -136,3 +136,68 @@ def check(benchmarks: str | Path | None = None, params: WorldParams | None = Non
                                         "per_benchmark": lobo["per_benchmark"],
                                         "per_accelerator": lobo["per_accelerator"]},
             "world_version": params.version, "benchmark_table_sha256": _table_sha256(path)}
+
+
+def learned_check(bundle, catalog, benchmarks: str | Path | None = None) -> dict:
+    """The learned model's own saturation throughput for each Offline benchmark row on a
+    catalog offering with the benchmark's accelerators, against the measurement.
+
+    Same mapping as the world's (``calibration_fit``): prediction ÷ GPUs ÷ the production
+    share is the predicted ceiling. Rows whose accelerator (or GPU count) no catalog
+    offering carries are skipped and counted.
+    """
+    import numpy as np
+
+    from history.calibration_fit import PRODUCTION_SHARE, read_benchmarks, row_errors
+    from placement import features as F
+    from placement.types import ModelProfile, Precision, Task
+    from placement.workload import derived_memory_gib
+
+    path = Path(benchmarks) if benchmarks else bundled_benchmarks_path()
+    table = read_benchmarks(path)
+    table = table[(table["scenario"] == "Offline") & table["catalog_accelerator"].notna()].reset_index(drop=True)
+    machines = {}
+    for o in catalog.offerings:
+        if o.accelerator and float(o.accelerator_count).is_integer():
+            machines.setdefault((o.accelerator, int(o.accelerator_count)), o)
+    rows, offerings, profiles = [], [], []
+    for i, r in table.iterrows():
+        machine = machines.get((str(r["catalog_accelerator"]), int(r["gpus"])))
+        if machine is None:
+            continue
+
+        def opt(name: str, cast=float, row=r):
+            value = row.get(name)
+            return None if value is None or (isinstance(value, float) and np.isnan(value)) else cast(value)
+        task, precision = Task(str(r["task"])), Precision(str(r["precision"]))
+        side = opt("image_size", int)
+        profiles.append(ModelProfile(
+            task=task, framework=str(r["framework"]), params_millions=float(r["params_millions"]),
+            precision=precision, peak_rps=1.0, slo_p95_latency_ms=1e7,
+            memory_gib=derived_memory_gib(task, float(r["params_millions"]), precision,
+                                          opt("input_tokens", int), opt("output_tokens", int)),
+            input_tokens=opt("input_tokens", int), output_tokens=opt("output_tokens", int),
+            image_size=(side, side) if side else None, steps=opt("steps", int),
+            active_params_millions=opt("active_params_millions"), gflops_per_request=opt("gflops_per_request")))
+        offerings.append(machine)
+        rows.append(i)
+    cols = {k: np.asarray(v) for k, v in F.offering_columns(offerings).items()}
+    cols.update(F.profiles_columns(profiles))
+    feats = F.derive(cols, bundle.spec)
+    names = bundle.spec.names(bundle.feature_groups["saturation"])
+    raw = bundle.boosters["saturation"].predict(F.matrix(feats, names), raw_score=True)
+    saturation = feats["saturation_anchor_rps"] * np.exp(raw)
+    used = table.iloc[rows].reset_index(drop=True)
+    predicted = saturation / used["gpus"].to_numpy(dtype=float) / PRODUCTION_SHARE
+    measured = used["measured_rps_per_gpu"].to_numpy(dtype=float)
+    err = row_errors(predicted, measured)
+
+    def stats(mask) -> dict:
+        e = err[mask]
+        return {"rows": int(mask.sum()), "median_error": round(float(np.median(e)), 4),
+                "p90_error": round(float(np.quantile(e, 0.9)), 4)} if mask.any() else {"rows": 0}
+    bench = used["benchmark"].astype(str).to_numpy()
+    accel = used["accelerator"].astype(str).to_numpy()
+    return {"rows": len(used), "skipped_rows": int(len(table) - len(used)), **stats(np.ones(len(err), bool)),
+            "per_benchmark": {b: stats(bench == b) for b in sorted(set(bench))},
+            "per_accelerator": {a: stats(accel == a) for a in sorted(set(accel))}}

@@ -153,6 +153,26 @@ def models_show(version: str | None, as_json: bool) -> None:
     _print_metrics(dict(bundle.manifest))
 
 
+def _evaluate_benchmarks(path: str | None, model_dir: str | None, as_json: bool) -> None:
+    from history.calibration import learned_check
+    from placement.catalog import load_catalog
+    from roost.training import learned_predictor
+
+    catalog = load_catalog()
+    predictor = learned_predictor(model_dir, catalog_version=catalog.version, on_stage=stage_printer("Evaluating"))
+    report = {"model_version": predictor.version, **learned_check(predictor.bundle, catalog, path)}
+    if as_json:
+        print_json(report)
+        return
+    out = console()
+    out.print(f"Model {report['model_version']} against {report['rows']} Offline benchmark rows "
+              f"({report['skipped_rows']} without a catalog machine): median error {_pct(report.get('median_error'))}, "
+              f"p90 {_pct(report.get('p90_error'))}")
+    rows = [(name, str(s["rows"]), _pct(s.get("median_error")), _pct(s.get("p90_error")))
+            for name, s in report["per_benchmark"].items()]
+    out.print(table("Learned model vs measured", ["benchmark", "rows", "median error", "p90 error"], rows))
+
+
 def registry_hint(word: str, known: list[str]) -> str:
     from placement.errors import did_you_mean
 
@@ -167,13 +187,23 @@ def registry_hint(word: str, known: list[str]) -> str:
               help="A model directory (default: the default model).")
 @click.option("--history", type=click.Path(dir_okay=False, exists=True),
               help="The log the model was trained on (to exclude its profiles); default: the default history.")
+@click.option("--benchmarks", "benchmarks", is_flag=False, flag_value="bundled", default=None,
+              help="Instead: compare the learned model's predicted throughput for each benchmark profile on "
+                   "its catalog accelerator with the measurement (default table: the bundled one; or FILE).")
 @cli_json
-def evaluate_cmd(n_profiles: int, seed: int, model_dir: str | None, history: str | None, as_json: bool) -> None:
+def evaluate_cmd(n_profiles: int, seed: int, model_dir: str | None, history: str | None, benchmarks: str | None,
+                 as_json: bool) -> None:
     """Place held-out profiles with the learned models and two baselines; judge them by the
-    simulator's ground truth against the oracle (the cheapest configuration that truly meets the SLO)."""
+    simulator's ground truth against the oracle (the cheapest configuration that truly meets the SLO).
+
+    With --benchmarks, check the learned model against public measurements instead.
+    """
     from roost.evaluation import run_evaluation
     from roost.output import Progress
 
+    if benchmarks is not None:
+        _evaluate_benchmarks(None if benchmarks == "bundled" else benchmarks, model_dir, as_json)
+        return
     if n_profiles < 1:
         raise InputError("--profiles must be ≥ 1")
     result = run_evaluation(n_profiles=n_profiles, seed=seed, model_dir=model_dir, history=history,

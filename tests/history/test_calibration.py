@@ -83,3 +83,17 @@ def test_a_bad_table_is_one_clear_error(tmp_path):
     path.write_text("benchmark,scenario\nx,Offline\n")
     result = CliRunner().invoke(main, ["calibrate", "--benchmarks", str(path)])
     assert result.exit_code == 2 and "missing column(s)" in result.output
+
+
+def test_the_learned_model_is_checked_against_the_benchmarks(saved_model, tiny_bundle, catalog):
+    report = C.learned_check(tiny_bundle, catalog)
+    assert report["rows"] > 100
+    assert {"median_error", "p90_error", "per_benchmark", "per_accelerator"} <= set(report)
+    assert all(s["rows"] > 0 for s in report["per_benchmark"].values())
+    result = CliRunner().invoke(main, ["evaluate", "--benchmarks", "--model-dir", str(saved_model), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["median_error"] == report["median_error"]
+
+
+def test_a_model_trained_on_simulated_history_names_its_world(tiny_bundle):
+    assert tiny_bundle.manifest["training_data"]["world_versions"] == [C.bundled_world_params().version]
