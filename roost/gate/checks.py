@@ -119,7 +119,7 @@ def stale_gate(diff: PlanDiff, ctx: StaleContext) -> tuple[Gate, tuple[ModelDiff
     edited without re-planning. With another model or catalog, moves and resizes are blamed on
     the fleet only when the fleet file changed; otherwise they are what re-planning would do."""
     same_inputs = not ctx.recomputed_with.changed and not ctx.catalog.changed
-    fix = f"roost plan {ctx.fleet_path} --stack {ctx.stack}, then commit Pulumi.{ctx.stack}.yaml"
+    fix = f"`roost plan {ctx.fleet_path} --stack {ctx.stack}`, then commit Pulumi.{ctx.stack}.yaml"
     stale, would_change = [], []
     for m in diff.models:
         if m.change not in DECISION_CHANGES:
@@ -131,7 +131,7 @@ def stale_gate(diff: PlanDiff, ctx: StaleContext) -> tuple[Gate, tuple[ModelDiff
             would_change.append(m)
     if ctx.drift:
         stale.append(Finding(subject=f"Pulumi.{ctx.stack}.yaml", rule="unrecorded-plan", message=ctx.drift,
-                             fix=f"roost plan {ctx.fleet_path} --stack {ctx.stack} (records the plan in the "
+                             fix=f"`roost plan {ctx.fleet_path} --stack {ctx.stack}` (records the plan in the "
                                  "version store), then commit both"))
     models = [f.subject for f in stale if f.rule.startswith("stale-")]
     if stale:
@@ -148,13 +148,13 @@ def stale_gate(diff: PlanDiff, ctx: StaleContext) -> tuple[Gate, tuple[ModelDiff
 POLICY_FIXES = {
     "imdsv2-required": "a stack program change: launch templates must set metadataOptions.httpTokens=required",
     "encrypted-disks": "a stack program change: encrypt every disk",
-    "no-public-admin-ports": "remove the SSH/RDP ingress (roost:*.ingressCidrs) from the stack settings",
+    "no-public-admin-ports": "remove the SSH/RDP ingress (`roost:*.ingressCidrs`) from the stack settings",
     "required-cost-tags": "a stack program change: tag every resource with the cost tags",
-    "allowed-regions": "restrict the model's `regions:` in the fleet file (then roost plan) or extend "
-                       "roost:allowedRegions",
-    "allowed-instance-families": "constrain the model in the fleet file (then roost plan) or extend "
-                                 "roost:allowedInstanceFamilies",
-    "spot-forbidden-for-never": "re-plan (roost plan) so the deployment's purchase option follows `spot: never`",
+    "allowed-regions": "restrict the model's `regions:` in the fleet file (then `roost plan`) or extend "
+                       "`roost:allowedRegions`",
+    "allowed-instance-families": "constrain the model in the fleet file (then `roost plan`) or extend "
+                                 "`roost:allowedInstanceFamilies`",
+    "spot-forbidden-for-never": "re-plan (`roost plan`) so the deployment's purchase option follows `spot: never`",
 }
 
 
@@ -231,10 +231,11 @@ def budget_lines(plan: DeploymentPlan, fleet: Fleet, *, stack_usd: float | None,
 def budget_gate(lines: Sequence[BudgetLine], *, stack: str, fleet_path: str) -> Gate:
     fixes = {
         "model": f"lower the model's load or SLO, allow spot, or raise its budget_monthly_usd in {fleet_path}; "
-                 f"then roost plan {fleet_path} --stack {stack}",
-        "team": "move or shrink the team's models, or raise the cap: pulumi config set --path "
-                "roost:budgets.teams.{name} USD --stack " + stack,
-        "stack": f"shrink the fleet or raise the cap: pulumi config set --path roost:budgets.stack USD --stack {stack}",
+                 f"then `roost plan {fleet_path} --stack {stack}`",
+        "team": "move or shrink the team's models, or raise the cap: `pulumi config set --path "
+                "roost:budgets.teams.{name} USD --stack " + stack + "`",
+        "stack": "shrink the fleet or raise the cap: `pulumi config set --path roost:budgets.stack USD --stack "
+                 + stack + "`",
     }
     findings = []
     for line in lines:
@@ -265,7 +266,7 @@ def increase_gate(change: CostChange, *, max_usd: float | None, max_pct: float |
         return Gate(name="cost_increase", status=SKIPPED,
                     summary=f"{change}; no limit set (--max-increase-usd or --max-increase-pct)")
     fix = (f"cut the change's cost, or if it is intended, have it approved and raise the limit for this change "
-           f"(roost ci --stack {stack} --max-increase-…)")
+           f"(`roost ci --stack {stack} --max-increase-…`)")
     if max_usd is not None and delta > max_usd:
         return Gate(name="cost_increase", status=FAIL, summary=f"{change} exceeds the allowed {usd(max_usd)}",
                     findings=(Finding(subject="stack", rule="max-increase-usd", fix=fix, amount_usd=delta - max_usd,
@@ -353,7 +354,7 @@ def quality_gate(evidence: QualityEvidence) -> Gate:
                         message=f"the registry's default model {new.version} evaluates worse than {old.version}, "
                                 f"which made the committed decisions: {'; '.join(worse)}",
                         fix=f"do not re-plan with {new.version}: restore {old.version} as the default "
-                            "(ROOST_HOME/models/default.json) or retrain (roost train; roost evaluate)"),))
+                            "(ROOST_HOME/models/default.json) or retrain (`roost train`, `roost evaluate`)"),))
     return Gate(name="quality", status=PASS,
                 summary=f"default model {new.version} is no worse than {old.version} on {held} (SLO miss "
                         f"{new.slo_miss_rate:.1%} vs {old.slo_miss_rate:.1%}, median regret "

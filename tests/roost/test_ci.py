@@ -138,10 +138,10 @@ def test_a_fleet_edit_without_replanning_fails_as_stale_naming_the_models(proj, 
     stale = {f["subject"]: f for f in data["stale_models"]}
     assert set(stale) == {"fraud-scorer", "ticket-intent"}
     assert "cloud aws → gcp" in stale["fraud-scorer"]["message"]
-    assert stale["fraud-scorer"]["fix"].startswith("roost plan fleet.yaml --stack dev")
+    assert stale["fraud-scorer"]["fix"].startswith("`roost plan fleet.yaml --stack dev`")
     text = md.read_text()
     assert "❌ failed: Stale plan" in text and "### Stale models" in text
-    assert "roost plan fleet.yaml --stack dev" in text.split("### How to fix", 1)[1]
+    assert "1. `roost plan fleet.yaml --stack dev`, then commit Pulumi.dev.yaml" in text.split("### How to fix", 1)[1]
 
 
 def test_comment_only_fleet_edits_are_not_stale(proj):
