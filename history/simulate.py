@@ -53,6 +53,7 @@ from history.world import (
     FRAMEWORK_FALLBACK,
     FRAMEWORKS,
     WORK_COLUMNS,
+    ServiceModel,
     World,
     capacity,
     capacity_failure_prob,
@@ -132,41 +133,11 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     if on_progress:
         on_progress(n_rows // 4, n_rows)
 
-    # Sizing: the team's belief about capacity, per (profile, offering) as deployed.
-    belief = np.where(cap_true > 0, cap_true, 0.5 * max_rps) * np.exp(rng.normal(0.0, ESTIMATE_SIGMA, len(uniq)))
-    provision = np.exp(rng.normal(np.log(PROVISION_MEDIAN), 0.3, len(uniq)))
     peak = np.array([s.load.peak_rps for s in specs])
-    min_rep = np.array([s.min_replicas for s in specs])
-    planned = np.where(belief > 0, np.ceil(peak[u_prof] * provision / np.maximum(belief, 1e-9)),
-                       np.maximum(min_rep[u_prof], 2))
-    planned = np.clip(np.maximum(planned, min_rep[u_prof]), 1, MAX_REPLICAS)
-    replicas = np.round(planned[row_combo] * np.exp(rng.normal(0.0, 0.15, n_rows)))
-    replicas = np.clip(np.maximum(replicas, min_rep[row_profile]), 1, MAX_REPLICAS).astype(np.int64)
-
-    # Windows, load and noise.
-    day = rng.integers(0, DAYS, n_rows)
-    hours = np.where(rng.random(n_rows) < 0.8, 24.0, np.round(rng.uniform(1.0, 24.0, n_rows) * 4) / 4)
-    hours = np.where(row_exploring, np.round(rng.uniform(1.0, 6.0, n_rows) * 4) / 4, hours)  # canaries
-    offered = _round_sig(peak[row_profile] * np.exp(rng.normal(-0.15, 0.25, n_rows)))
-    region_key = off["cloud"].astype(str) + "/" + off["region"].astype(str)
-    region_codes, region_names = pd.factorize(region_key)
-    region_day = np.exp(rng.normal(0.0, REGION_DAY_SIGMA, (len(region_names), DAYS)))
-    speed = region_day[region_codes[row_offering], day] * np.exp(rng.normal(0.0, DEPLOYMENT_SIGMA, n_rows))
+    replicas = _size(specs, cap_true, max_rps, u_prof, row_combo, row_profile, rng)
+    day, hours, offered, speed = _windows(off, peak, row_profile, row_offering, row_exploring, rng)
     lam = offered / replicas
-
-    # Latency at the offered load, in chunks (the heavy part) with progress.
-    p50 = np.full(n_rows, np.nan)
-    p95 = np.full(n_rows, np.nan)
-    p99 = np.full(n_rows, np.nan)
-    chunk = 100_000
-    for start in range(0, n_rows, chunk):
-        sl = slice(start, min(start + chunk, n_rows))
-        rows_model = model.take(row_combo[sl]).scaled(speed[sl])
-        p50[sl], p95[sl], p99[sl] = latencies(rows_model, lam[sl])
-        if on_progress:
-            on_progress(min(n_rows - 1, n_rows // 4 + (3 * n_rows // 4) * sl.stop // n_rows), n_rows)
-    measured = np.exp(rng.normal(0.0, 0.03, n_rows))  # one factor keeps p50 ≤ p95 ≤ p99
-    p50, p95, p99 = p50 * measured, p95 * measured, p99 * measured
+    p50, p95, p99 = _latencies(model, row_combo, speed, lam, rng, on_progress)
 
     # Outcomes.
     fits = model.fits[row_combo]
@@ -270,6 +241,58 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     if on_progress:
         on_progress(n_rows, n_rows)
     return frame
+
+
+def _size(specs: list[ModelSpec], cap_true: np.ndarray, max_rps: np.ndarray, u_prof: np.ndarray,
+          row_combo: np.ndarray, row_profile: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Replicas of every row: the team's belief about capacity, per (profile, offering) as
+    deployed, times its headroom, moved ±15 % by the autoscaler between windows."""
+    n_rows = len(row_combo)
+    belief = np.where(cap_true > 0, cap_true, 0.5 * max_rps) * np.exp(rng.normal(0.0, ESTIMATE_SIGMA, len(u_prof)))
+    provision = np.exp(rng.normal(np.log(PROVISION_MEDIAN), 0.3, len(u_prof)))
+    peak = np.array([s.load.peak_rps for s in specs])
+    min_rep = np.array([s.min_replicas for s in specs])
+    planned = np.where(belief > 0, np.ceil(peak[u_prof] * provision / np.maximum(belief, 1e-9)),
+                       np.maximum(min_rep[u_prof], 2))
+    planned = np.clip(np.maximum(planned, min_rep[u_prof]), 1, MAX_REPLICAS)
+    replicas = np.round(planned[row_combo] * np.exp(rng.normal(0.0, 0.15, n_rows)))
+    return np.clip(np.maximum(replicas, min_rep[row_profile]), 1, MAX_REPLICAS).astype(np.int64)
+
+
+def _windows(off: pd.DataFrame, peak: np.ndarray, row_profile: np.ndarray, row_offering: np.ndarray,
+             row_exploring: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(day, hours, offered load, speed factor) of every row: windows, load and noise."""
+    n_rows = len(row_profile)
+    day = rng.integers(0, DAYS, n_rows)
+    hours = np.where(rng.random(n_rows) < 0.8, 24.0, np.round(rng.uniform(1.0, 24.0, n_rows) * 4) / 4)
+    hours = np.where(row_exploring, np.round(rng.uniform(1.0, 6.0, n_rows) * 4) / 4, hours)  # canaries
+    offered = _round_sig(peak[row_profile] * np.exp(rng.normal(-0.15, 0.25, n_rows)))
+    region_key = off["cloud"].astype(str) + "/" + off["region"].astype(str)
+    region_codes, region_names = pd.factorize(region_key)
+    region_day = np.exp(rng.normal(0.0, REGION_DAY_SIGMA, (len(region_names), DAYS)))
+    speed = region_day[region_codes[row_offering], day] * np.exp(rng.normal(0.0, DEPLOYMENT_SIGMA, n_rows))
+    return day, hours, offered, speed
+
+
+def _latencies(model: ServiceModel, row_combo: np.ndarray, speed: np.ndarray, lam: np.ndarray,
+               rng: np.random.Generator, on_progress: Callable[[int, int], None] | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p50/p95/p99 at the offered load, in chunks (the heavy part) with progress, measured
+    with one noise factor per row (which keeps p50 ≤ p95 ≤ p99)."""
+    n_rows = len(row_combo)
+    p50 = np.full(n_rows, np.nan)
+    p95 = np.full(n_rows, np.nan)
+    p99 = np.full(n_rows, np.nan)
+    chunk = 100_000
+    for start in range(0, n_rows, chunk):
+        sl = slice(start, min(start + chunk, n_rows))
+        rows_model = model.take(row_combo[sl]).scaled(speed[sl])
+        p50[sl], p95[sl], p99[sl] = latencies(rows_model, lam[sl])
+        if on_progress:
+            on_progress(min(n_rows - 1, n_rows // 4 + (3 * n_rows // 4) * sl.stop // n_rows), n_rows)
+    measured = np.exp(rng.normal(0.0, 0.03, n_rows))
+    return p50 * measured, p95 * measured, p99 * measured
 
 
 def _round_sig(values: np.ndarray, digits: int = 6) -> np.ndarray:
