@@ -7,13 +7,23 @@ than, and different from, the whiteboard roofline in ``placement/baseline.py``.
 Everything is computed per (profile, offering, purchase) with numpy over columns; the
 scalar ``World.truth`` is the one-row case of the same code.
 
+Calibration
+    The constants below are whiteboard figures; ``WorldParams`` multiplies them (compute and
+    bandwidth efficiency per GPU generation, work per task, low-precision tensor rates, CPU
+    rate) with the values ``roost calibrate`` fitted to public benchmarks
+    (``history/calibration.py``, ``history/data/world.json``; docs/calibration.md).
+
 Work per request
-    FLOPs ≈ 2 · params · work tokens. Text tasks use their input tokens; images use the
-    patches/pixels of their usual resolution (classification 224² ≈ 180, detection 640²
-    ≈ 1,500, segmentation 512² ≈ 2,000); text-to-image 25 denoising steps × 2 (CFG) ×
-    500 latent tokens; speech runs an encoder (half the parameters) over its frames
-    (30 s of audio = 1,500) and decodes ``output_tokens`` with the other half; LLMs
-    prefill the prompt (compute-bound) and decode ``output_tokens`` one step at a time.
+    FLOPs ≈ 2 · active params · work tokens (× the calibrated work factor of the task), or
+    the profile's explicit ``gflops_per_request``. Text tasks use their input tokens; images
+    use the patches/pixels of their default resolution (classification 224² ≈ 180,
+    detection 640² ≈ 1,500, segmentation 512² ≈ 2,000), scaled by the stated image's
+    pixels; text-to-image 25,000 tokens at 512² and 30 steps, scaled by pixels and steps;
+    speech runs an encoder (half the parameters) over its frames (30 s of audio = 1,500)
+    and decodes ``output_tokens`` with the other half; LLMs prefill the prompt
+    (compute-bound) and decode ``output_tokens`` one step at a time. A mixture of experts
+    holds ``params_millions`` in memory and computes and streams its active parameters; a
+    ranking model streams its dense part and gathers its embedding rows.
 
 GPU service time (one replica, a batch of B requests)
     effective compute = peak(precision) · MFU(GPU generation) · framework efficiency
