@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from placement.plan import Deployment
+from placement.types import Offering, Purchase
 
 # The team of a model whose fleet entry names none: in cost summaries, budgets and the roost-team tag
 # alike (a valid tag/label value on every cloud), so a budget for it matches what is tagged.
@@ -54,3 +55,16 @@ def summarize(deployments: Iterable[Deployment]) -> CostSummary:
     return CostSummary(monthly_cost_usd=total, on_demand_equivalent_monthly_usd=on_demand,
                        by_model=dict(sorted(by_model.items())), by_team=dict(sorted(by_team.items())),
                        by_cloud=dict(sorted(by_cloud.items())))
+
+
+def fleet_hourly_cost(offering: Offering, purchase: Purchase, replicas: int, on_demand_base: int,
+                      ) -> tuple[float, float]:
+    """(what the replicas cost per hour as bought, what they would cost all on-demand).
+
+    The one cost formula: the recommender prices choices with it and a committed plan's costs
+    are recomputed with it (placement.plancheck), so a hand-edited cost is never believed."""
+    on_demand = replicas * offering.price_hour_usd
+    if purchase is not Purchase.SPOT:
+        return on_demand, on_demand
+    spot_price = offering.spot_price_hour_usd or offering.price_hour_usd
+    return on_demand_base * offering.price_hour_usd + (replicas - on_demand_base) * spot_price, on_demand

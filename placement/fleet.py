@@ -30,6 +30,7 @@ from placement.yamlsafe import YamlError, load_yaml
 
 FLEET_VERSION = 1
 NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
+IMAGE_REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$")
 TOKEN_TASKS = TEXT_TASKS | {Task.SPEECH_RECOGNITION}
@@ -111,7 +112,7 @@ class ModelEntry(_Strict):
     def _image_reference(cls, v: str) -> str:
         # A container reference never contains whitespace or shell metacharacters; reject
         # them here so nothing hostile ever reaches a startup script.
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*", v):
+        if not re.fullmatch(IMAGE_REFERENCE, v):
             raise ValueError("must be a container image reference like registry/repo:tag or repo@sha256:…")
         return v
 
@@ -168,7 +169,7 @@ _PATTERN_HINTS = {
 }
 
 
-def _message(err: Mapping[str, Any], loc: tuple) -> str:
+def error_message(err: Mapping[str, Any], loc: tuple) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "enum":
@@ -203,7 +204,7 @@ def _allowed_keys(loc: tuple) -> list[str]:
     return list(ModelEntry.model_fields)
 
 
-def _path(loc: tuple) -> str:
+def error_path(loc: tuple) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -247,7 +248,7 @@ def parse_fleet_text(text: str, source: str = "fleet.yaml") -> Fleet:
                 problems.append(f"{source}: version: must be {FLEET_VERSION} (this roost reads fleet file version "
                                 f"{FLEET_VERSION})")
             else:
-                problems.append(f"{source}: {_path(loc)}: {_message(err, loc)}")
+                problems.append(f"{source}: {error_path(loc)}: {error_message(err, loc)}")
         raise FleetError(problems) from None
 
     for key in doc.defaults:
@@ -273,10 +274,10 @@ def parse_fleet_text(text: str, source: str = "fleet.yaml") -> Fleet:
                 loc = tuple(err["loc"])
                 if err["type"] == "extra_forbidden":
                     key = str(loc[-1])
-                    where = _path(loc)
+                    where = error_path(loc)
                     problems.append(f"{source}: {label}.{where}: unknown key{did_you_mean(key, _allowed_keys(loc))}")
                 else:
-                    problems.append(f"{source}: {label}.{_path(loc)}: {_message(err, loc)}")
+                    problems.append(f"{source}: {label}.{error_path(loc)}: {error_message(err, loc)}")
             continue
         problems.extend(f"{source}: {label}.{p}" for p in _cross_field(entry))
         if entry.name in seen:

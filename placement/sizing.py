@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from placement.costs import fleet_hourly_cost
 from placement.predictor import Prediction
 from placement.types import Choice, ModelSpec, Offering, Purchase, SpotPolicy
 
@@ -53,11 +54,7 @@ def size_choice(spec: ModelSpec, offering: Offering, purchase: Purchase, predict
     if purchase is Purchase.SPOT and spec.spot is SpotPolicy.ALLOW:
         # Keep half the floor on-demand: a spot reclaim wave then degrades, never stops, serving.
         on_demand_base = max(1, math.ceil(min_replicas / 2))
-    spot_price = offering.spot_price_hour_usd or offering.price_hour_usd
-    if purchase is Purchase.SPOT:
-        hourly = on_demand_base * offering.price_hour_usd + (replicas - on_demand_base) * spot_price
-    else:
-        hourly = replicas * offering.price_hour_usd
+    hourly, on_demand_hourly = fleet_hourly_cost(offering, purchase, replicas, on_demand_base)
     return Choice(
         cloud=offering.cloud,
         region=offering.region,
@@ -74,5 +71,6 @@ def size_choice(spec: ModelSpec, offering: Offering, purchase: Purchase, predict
         predicted_p95_latency_ms=prediction.p95_latency_ms,
         success_probability=prediction.success_probability,
         hourly_cost_usd=hourly,
-        on_demand_hourly_cost_usd=replicas * offering.price_hour_usd,
+        on_demand_hourly_cost_usd=on_demand_hourly,
     )
+

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from typing import Any
 
 from placement.errors import InputError, did_you_mean
 from placement.plan import DeploymentPlan
+from placement.plancheck import CATALOG_ENV, catalog_for, check_plan
 from placement.types import Cloud
 from stacks.keys import PLAN, PLAN_VERSION, qualified
 from stacks.naming import UNVERSIONED
@@ -237,12 +239,14 @@ def _parse_plan(value: Any, problems: _Problems) -> DeploymentPlan | None:
         problems.add("plan", "is not set: run `roost plan FLEET --stack STACK` first")
         return None
     obj = _as_object(value, "plan", problems)
-    if not obj:
+    if not obj and problems.items:
         return None
     try:
-        return DeploymentPlan.from_dict(obj)
+        # A committed plan is untrusted: its form, then its offerings and costs against the catalog.
+        plan = DeploymentPlan.from_dict(obj, where="")
+        return check_plan(plan, catalog_for(plan.catalog_version, os.environ.get(CATALOG_ENV)))
     except InputError as exc:
-        problems.add("plan", str(exc))
+        problems.items.extend(f"roost:plan{line.removeprefix('plan')}" for line in str(exc).splitlines())
         return None
 
 

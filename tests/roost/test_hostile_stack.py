@@ -64,3 +64,51 @@ def test_a_pulumi_whose_version_command_fails_is_an_engine_error(project, tmp_pa
     runner = PulumiAutomationRunner(project, "dev", on_output=None, policy_packs=[])
     with pytest.raises(EngineUnavailableError, match="`pulumi version` failed with exit status 1"):
         runner.check_available()
+
+
+def _copy_project(example_project: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "copy"
+    shutil.copytree(example_project, target)
+    return target
+
+
+def _edit_plan(project: Path, edit) -> None:
+    import yaml
+
+    path = project / "Pulumi.dev.yaml"
+    doc = yaml.safe_load(path.read_text())
+    edit(doc["config"])
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_the_budget_policy_judges_recomputed_costs_not_the_plans(example_project, example_plan, tmp_path):
+    project = _copy_project(example_project, tmp_path)
+    stated = example_plan.monthly_cost_usd
+
+    def scale_up(config):
+        choice = config["roost:plan"]["deployments"][0]["placement"]
+        choice.update(replicas=choice["replicas"] * 20, max_replicas=choice["replicas"] * 30)  # cost left as it was
+        config["roost:budgets"] = {"stack": round(stated + 1)}
+
+    _edit_plan(project, scale_up)
+    result = roost(project, "preview", "--offline", "--json")
+    assert result.exit_code == 1, result.output
+    import json
+
+    report = json.loads(result.stdout)
+    assert report["summary"]["monthly_cost_usd"] > stated + 100
+    assert any(v["policy"] == "budget-caps" for v in report["policy_violations"])
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda c: c["roost:plan"]["deployments"][0]["placement"].update(hourly_cost_usd=-5.0), "must be ≥ 0"),
+    (lambda c: c["roost:plan"]["deployments"][0]["placement"].update(region="mars-north-1"), "mars-north-1"),
+    (lambda c: c["roost:plan"]["deployments"][0].update(port=8080.7), "port: must be a whole number"),
+    (lambda c: c.update({"roost:plan": {}}), "roost:plan: is empty"),
+])
+def test_a_hand_edited_plan_is_refused_by_the_offline_preview(example_project, tmp_path, edit, words):
+    project = _copy_project(example_project, tmp_path)
+    _edit_plan(project, edit)
+    one_line_error(roost(project, "preview", "--offline"), 2, words)

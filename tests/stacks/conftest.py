@@ -32,7 +32,10 @@ def make_deployment(name: str = "model-a", *, cloud: Cloud = Cloud.AWS, region: 
 
 
 def make_plan(*deployments: Deployment) -> DeploymentPlan:
-    return DeploymentPlan(catalog_version="test", model_version=None, fleet_sha256="0" * 64,
+    # The program re-checks every plan against the catalog it names: the bundled one here.
+    from placement.catalog import load_catalog
+
+    return DeploymentPlan(catalog_version=load_catalog().version, model_version=None, fleet_sha256="0" * 64,
                           deployments=tuple(deployments))
 
 

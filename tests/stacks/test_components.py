@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from placement.types import Cloud, Purchase, SpotPolicy
+from placement.catalog import load_catalog
+from placement.costs import fleet_hourly_cost
+from placement.types import HOURS_PER_MONTH, Cloud, Purchase, SpotPolicy
 from stacks import provider_values as pv
 from stacks.fleet_args import TARGET_UTILIZATION
 from stacks.machines import AWS_AMI_PARAMETERS
@@ -177,7 +179,11 @@ def test_aws_outputs_are_registered_per_fleet(kit, aws_run):
         out = result.exports[f"fleet.{d.name}"]
         assert out["minReplicas"] == d.choice.min_replicas and out["maxReplicas"] == d.choice.max_replicas
         assert out["instanceType"] == d.choice.instance_type and out["purchase"] == d.choice.purchase.value
-        assert out["monthlyCostUsd"] == pytest.approx(d.choice.monthly_cost_usd, abs=0.01)
+        # The plan's stated cost is not believed: the program prices the replicas from the catalog.
+        offering = load_catalog().find(d.choice.cloud, d.choice.region, d.choice.instance_type)
+        assert out["monthlyCostUsd"] != pytest.approx(d.choice.monthly_cost_usd, abs=0.01)
+        expected = fleet_hourly_cost(offering, d.choice.purchase, d.choice.replicas, d.choice.on_demand_base)[0]
+        assert out["monthlyCostUsd"] == pytest.approx(expected * HOURS_PER_MONTH, abs=0.01)
         assert out["endpoint"] and out["groupName"]
     assert result.exports["roost"]["planVersion"] == "42"
 

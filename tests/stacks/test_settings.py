@@ -62,7 +62,7 @@ def test_every_problem_is_reported_at_once_with_its_key(kit):
 
 
 def test_a_malformed_plan_is_an_input_error(kit):
-    with pytest.raises(SettingsError, match=r"roost:plan: plan schema_version 99"):
+    with pytest.raises(SettingsError, match=r"roost:plan: schema_version 99 is not supported"):
         parse_settings({"plan": {"schema_version": 99, "deployments": []}}, stack="prod")
     with pytest.raises(SettingsError, match=r"roost:plan: is not valid JSON"):
         parse_settings({"plan": "{not json"}, stack="prod")

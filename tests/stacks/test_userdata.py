@@ -26,7 +26,10 @@ def hostile_strings(canary: str) -> list[str]:
 
 
 def _args(kit, deployment, **settings_extra):
-    plan = kit.plan(deployment)
+    # The settings come from a benign plan: a committed plan with these values is refused outright
+    # (placement.plan); the renderer must keep them inert all the same.
+    plan = kit.plan(kit.replace(deployment, name="benign", image="ghcr.io/acme/model:1.0", env=(),
+                                health_path="/health"))
     raw = {"plan": plan.to_dict(), "gcp": {"project": "acme"}, "azure": {"adminSshPublicKey": kit.SSH_KEY},
            **settings_extra}
     return FleetArgs.from_deployment(deployment, parse_settings(raw, stack="prod"))
