@@ -433,12 +433,13 @@ def _parse_record(raw: bytes | None, *, number: int, stack: str, prev: VersionRe
         return None, "is not valid JSON (cut short or overwritten)"
     if not isinstance(data, dict):
         return None, "is not a JSON object"
-    schema = data.get("schema_version")
-    if isinstance(schema, int) and schema > SCHEMA_VERSION:
-        raise NewerSchemaError(f"version {number} of stack {stack!r} was written by a newer roost (record schema "
-                               f"{schema}, this roost reads up to {SCHEMA_VERSION}): upgrade roost")
+    # The hash first: a record edited to claim a newer schema is a broken chain, not a reason to upgrade.
     if data.get("hash") != record_hash(data):
         return None, "contents do not match its hash (modified after it was written)"
+    schema = data.get("schema_version")
+    if type(schema) is int and schema > SCHEMA_VERSION:
+        raise NewerSchemaError(f"version {number} of stack {stack!r} was written by a newer roost (record schema "
+                               f"{schema}, this roost reads up to {SCHEMA_VERSION}): upgrade roost")
     if data.get("number") != number or data.get("stack") != stack:
         return None, f"holds version {data.get('number')} of stack {data.get('stack')!r}, not this one"
     expected_prev = prev.hash if prev is not None else None
@@ -451,5 +452,5 @@ def _parse_record(raw: bytes | None, *, number: int, stack: str, prev: VersionRe
         return None, f"has unknown schema_version {schema!r}"
     try:
         return VersionRecord.from_dict(data), None
-    except (KeyError, TypeError, ValueError, InputError) as exc:
-        return None, f"is malformed ({exc})"
+    except (KeyError, TypeError, ValueError, AttributeError, InputError) as exc:
+        return None, f"is malformed ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"

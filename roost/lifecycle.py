@@ -32,6 +32,7 @@ from history.versions import (
     Provenance,
     StackHistory,
     StackWriter,
+    StoreCorruptedError,
     VersionDraft,
     VersionRecord,
     VersionStore,
@@ -41,7 +42,7 @@ from history.versions import (
 from placement.catalog import Catalog
 from placement.diff import PlanDiff, diff_plans
 from placement.errors import InputError, RoostError
-from placement.plan import DeploymentPlan
+from placement.plan import DeploymentPlan, PlanError
 from placement.predictor import Predictor
 from roost import __version__
 from roost.engine import (
@@ -105,6 +106,7 @@ def _git(cwd: Path, *args: str) -> str | None:
 class ConfigState:
     plan: DeploymentPlan | None
     plan_version: int | None
+    plan_error: str | None = None  # roost:plan is there but is no valid plan (a hand edit gone wrong)
 
     @property
     def decisions_sha256(self) -> str | None:
@@ -117,18 +119,88 @@ class ConfigState:
 
 def read_config_state(project_dir: Path, stack: str) -> ConfigState:
     raw = read_stack_config(project_dir, stack).get(PLAN_VERSION_KEY)
+    if raw is None:
+        version = None
+    elif type(raw) is int and raw >= 1 or isinstance(raw, str) and raw.isdigit() and int(raw) >= 1:
+        version = int(raw)
+    else:
+        raise InputError(f"Pulumi.{stack}.yaml: {PLAN_VERSION_KEY} must be a version number, not {raw!r}")
     try:
-        version = None if raw is None else int(raw)
-    except (TypeError, ValueError):
-        raise InputError(f"Pulumi.{stack}.yaml: {PLAN_VERSION_KEY} must be a version number, "
-                         f"not {raw!r}") from None
-    return ConfigState(plan=read_plan(project_dir, stack), plan_version=version)
+        plan = read_plan(project_dir, stack)
+    except PlanError as exc:
+        return ConfigState(plan=None, plan_version=version, plan_error=exc.problems[0])
+    return ConfigState(plan=plan, plan_version=version)
+
+
+class HandEditedError(RoostError):
+    """The stack file's plan was changed outside roost; a command would overwrite it (exit 1)."""
+
+    exit_code = 1
+
+
+def check_tail(config: ConfigState, history: StackHistory, store: VersionStore, stack: str) -> None:
+    """The stack file names the version it holds: a store without it lost its tail.
+
+    HEAD catches a cut-off tail too, unless HEAD went with it; this catches that, and stops the
+    next record from reusing a number the stack file (and maybe a deployment) already carries."""
+    newest = history.latest.number if history.latest else 0
+    if config.plan_version is not None and config.plan_version > newest:
+        raise StoreCorruptedError(f"{store.where(stack)} (stack {stack!r})", [
+            f"Pulumi.{stack}.yaml names version {config.plan_version} but the newest record is {newest or 'none'}: "
+            f"version(s) {newest + 1}-{config.plan_version} were removed (truncated store); recording now would "
+            "reuse their numbers"])
+
+
+def hand_edit(config: ConfigState, history: StackHistory, stack: str) -> str | None:
+    """How the stack file's plan differs from the version it names, when it was edited by hand."""
+    name = f"Pulumi.{stack}.yaml"
+    if config.plan_error:
+        return f"{name}: {PLAN_KEY} was edited by hand and is not a valid plan any more ({config.plan_error})"
+    if config.plan is None or config.plan_version is None or not 1 <= config.plan_version <= len(history):
+        return None
+    record = history.get(config.plan_version)
+    if record.decisions_sha256 == config.decisions_sha256:
+        return None
+    changed = [m.model for m in diff_plans(record.plan, config.plan).changed]
+    return (f"{name}: {PLAN_KEY} was edited by hand after version {config.plan_version} was recorded (decisions "
+            f"{config.decisions_sha256[:12]}, recorded {record.decisions_sha256[:12]}; changed: "
+            f"{', '.join(changed) or 'estimates only'})")
+
+
+def stack_file_warning(project_dir: Path, stack: str, store: VersionStore) -> str | None:
+    """For previews: a hand edit or a lost tail, read without the lock; None when all agree.
+
+    A store that cannot be read is left to `roost versions` to report."""
+    try:
+        history = store.read(stack)
+        config = read_config_state(project_dir, stack)
+        check_tail(config, history, store, stack)
+    except StoreCorruptedError as exc:
+        return str(exc)
+    except RoostError:
+        return None
+    return hand_edit(config, history, stack)
+
+
+def _refuse_overwriting(config: ConfigState, history: StackHistory, stack: str, command: str,
+                        discard_edits: bool) -> list[str]:
+    """Refuse to overwrite a hand edit unless told to; the warning to show when told to."""
+    edit = hand_edit(config, history, stack)
+    if edit is None:
+        return []
+    if not discard_edits:
+        raise HandEditedError(f"refusing to overwrite it: {edit}. Put the change in the fleet file and run "
+                              f"`roost plan`, or run `{command} --discard-edits` to drop it")
+    return [f"{edit}; discarded (--discard-edits)"]
 
 
 def config_drift(config: ConfigState, history: StackHistory, stack: str) -> str | None:
     """Why the stack config and the version store disagree, or None when they agree."""
     latest = history.latest
     name = f"Pulumi.{stack}.yaml"
+    edit = hand_edit(config, history, stack)
+    if edit:
+        return edit
     if config.plan is None:
         if latest is None:
             return None
@@ -193,7 +265,7 @@ class PlanOutcome:
 
 def plan_stack(*, fleet_path: str | Path, project_dir: Path, stack: str, store: VersionStore, catalog: Catalog,
                predictor: Predictor, who: Provenance,
-               on_progress: Callable[[int, int], None] | None = None) -> PlanOutcome:
+               on_progress: Callable[[int, int], None] | None = None, discard_edits: bool = False) -> PlanOutcome:
     """Recommend, record a version when the decisions changed, and commit them to the stack config."""
     config_path = stack_config_path(project_dir, stack)
     fleet_file = Path(fleet_path)
@@ -205,8 +277,10 @@ def plan_stack(*, fleet_path: str | Path, project_dir: Path, stack: str, store: 
     with store.writer(stack, command="roost plan") as writer:
         history = writer.history
         config = read_config_state(project_dir, stack)
-        drift = config_drift(config, history, stack)
-        warnings = [drift] if drift else []
+        check_tail(config, history, store, stack)
+        discarded = _refuse_overwriting(config, history, stack, f"roost plan FLEET --stack {stack}", discard_edits)
+        drift = None if discarded else config_drift(config, history, stack)
+        warnings = discarded + ([drift] if drift else [])
         latest = history.latest
         if latest is not None and latest.decisions_sha256 == plan.decisions_sha256():
             current = _plan_of(latest, history)
@@ -338,7 +412,12 @@ def up_stack(*, project_dir: Path, stack: str, store: VersionStore, runner: Engi
     with store.writer(stack, command="roost up") as writer:
         history = writer.history
         config = read_config_state(project_dir, stack)
+        check_tail(config, history, store, stack)
         latest = history.latest
+        edit = hand_edit(config, history, stack)
+        if edit:
+            raise HandEditedError(f"refusing to deploy: {edit}. roost up deploys only recorded versions: put the "
+                                  f"change in the fleet file and run `roost plan FLEET --stack {stack}`")
         if config.plan is None:
             raise InputError(f"Pulumi.{stack}.yaml has no {PLAN_KEY}: run `roost plan FLEET --stack {stack}` first")
         drift = config_drift(config, history, stack)
@@ -384,7 +463,8 @@ class RollbackOutcome:
 
 
 def rollback_stack(*, project_dir: Path, stack: str, store: VersionStore, to: int, who: Provenance,
-                   runner: EngineRunner | None = None, confirm: Confirm | None = None) -> RollbackOutcome:
+                   runner: EngineRunner | None = None, confirm: Confirm | None = None,
+                   discard_edits: bool = False) -> RollbackOutcome:
     """Record version ``to``'s decisions as a new version (``rollback to N``) and commit them.
 
     With a ``runner``, then refresh (so the engine starts from what really runs) and up.
@@ -397,8 +477,11 @@ def rollback_stack(*, project_dir: Path, stack: str, store: VersionStore, to: in
         latest = history.latest
         assert latest is not None  # get() succeeded, so there is at least one version
         config = read_config_state(project_dir, stack)
-        drift = config_drift(config, history, stack)
-        warnings = [drift] if drift else []
+        check_tail(config, history, store, stack)
+        discarded = _refuse_overwriting(config, history, stack, f"roost rollback --stack {stack} --to {to}",
+                                        discard_edits)
+        drift = None if discarded else config_drift(config, history, stack)
+        warnings = discarded + ([drift] if drift else [])
         if latest.decisions_sha256 == target.decisions_sha256:
             current = _plan_of(latest, history)
             created = False
@@ -544,6 +627,7 @@ class VersionsListing:
 def list_versions(*, project_dir: Path, stack: str, store: VersionStore) -> VersionsListing:
     history = store.read(stack)
     config = read_config_state(project_dir, stack)
+    check_tail(config, history, store, stack)
     rows = []
     prev: VersionRecord | None = None
     for r in history.records:
@@ -571,6 +655,7 @@ class DiffOutcome:
 def diff_versions(*, project_dir: Path, stack: str, store: VersionStore, a: str, b: str) -> DiffOutcome:
     """Diff two references: version numbers, ``latest``, ``applied`` or ``current`` (the stack config)."""
     history = store.read(stack)
+    check_tail(read_config_state(project_dir, stack), history, store, stack)
     (label_a, num_a, plan_a), (label_b, num_b, plan_b) = (_resolve(ref, history, project_dir, stack) for ref in (a, b))
     return DiffOutcome(stack=stack, diff=diff_plans(plan_a, plan_b, before_label=label_a, after_label=label_b),
                        from_version=num_a, to_version=num_b)
@@ -596,5 +681,7 @@ def _resolve(ref: str, history: StackHistory, project_dir: Path, stack: str,
         return f"v{applied.number} (applied)", applied.number, applied.plan
     if ref == "current":
         config = read_config_state(project_dir, stack)
+        if config.plan_error:
+            raise InputError(f"Pulumi.{stack}.yaml: {PLAN_KEY} is not a valid plan: {config.plan_error}")
         return f"Pulumi.{stack}.yaml", config.plan_version, config.plan
     raise InputError(f"{ref!r} is not a version: use a number, latest, applied or current")

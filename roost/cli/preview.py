@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from placement.errors import RoostError
 from roost.cli.options import json_option, services
 from roost.errors import GateFailed
 from roost.output import Progress, console, money, print_json, table
@@ -33,6 +34,7 @@ def preview(ctx: click.Context, stack: str, offline: bool, project_dir: str | No
     from roost.preview import SHARED, offline_preview
 
     directory = Path(project_dir) if project_dir else find_project_dir()
+    _warn_hand_edits(ctx, directory.resolve(), stack)
     if not offline:
         _engine_preview(ctx, directory.resolve(), stack, as_json)
         return
@@ -87,3 +89,18 @@ def _engine_preview(ctx: click.Context, directory: Path, stack: str, as_json: bo
         return
     changes = ", ".join(f"{n} {op}" for op, n in sorted(outcome.resource_changes.items())) or "no changes"
     console().print(f"\nStack {stack} (engine preview): {changes}.")
+
+
+def _warn_hand_edits(ctx: click.Context, directory: Path, stack: str) -> None:
+    """Say so when the stack file's plan is not the version it names (before anything runs)."""
+    from roost import lifecycle
+    from roost.stackfile import validate_stack_name
+
+    validate_stack_name(stack)
+    try:
+        store = services(ctx).store_factory(lifecycle.store_url(directory), 0.0)
+    except RoostError:
+        return
+    warning = lifecycle.stack_file_warning(directory, stack, store)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)

@@ -133,6 +133,11 @@ def _confirmer(yes: bool, what: str) -> Callable[[lifecycle.ApplyRequest], bool]
     return confirm
 
 
+discard_edits_option = click.option(
+    "--discard-edits", is_flag=True,
+    help="Overwrite a roost:plan edited by hand in Pulumi.<stack>.yaml (refused otherwise).")
+
+
 # -- commands -------------------------------------------------------------------------------------
 @click.command("plan")
 @click.argument("fleet", type=click.Path(dir_okay=False, exists=True))
@@ -141,10 +146,11 @@ def _confirmer(yes: bool, what: str) -> Callable[[lifecycle.ApplyRequest], bool]
 @catalog_options
 @predictor_option
 @click.option("--all", "show_all", is_flag=True, help="List unchanged models in the diff too.")
+@discard_edits_option
 @click.pass_context
 def plan(ctx: click.Context, fleet: str, stack: str, project_dir: str | None, store_url: str | None,
          lock_timeout: float, as_json: bool, catalog_path: str | None, discounts: tuple[str, ...],
-         predictor_kind: str, show_all: bool) -> None:
+         predictor_kind: str, show_all: bool, discard_edits: bool) -> None:
     """Recommend placements for FLEET and commit them to Pulumi.<stack>.yaml as a new version.
 
     Records a version only when the decisions changed, and prints what changed against the
@@ -162,7 +168,8 @@ def plan(ctx: click.Context, fleet: str, stack: str, project_dir: str | None, st
     outcome = lifecycle.plan_stack(
         fleet_path=fleet, project_dir=target.project_dir, stack=target.stack, store=target.store,
         catalog=catalog, predictor=predictor,
-        who=services(ctx).provenance(target.project_dir), on_progress=Progress("Placing models"))
+        who=services(ctx).provenance(target.project_dir), on_progress=Progress("Placing models"),
+        discard_edits=discard_edits)
     _warn(outcome.warnings)
     if as_json:
         print_json(outcome.to_dict())
@@ -250,10 +257,11 @@ def diff(ctx: click.Context, a: str, b: str, stack: str, project_dir: str | None
 @click.option("--to", "to", type=click.IntRange(min=1), required=True, help="The version to go back to.")
 @click.option("--apply", "apply_", is_flag=True, help="Then deploy it through the engine (refresh, then up).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deploying (needed without a terminal).")
+@discard_edits_option
 @json_option
 @click.pass_context
 def rollback(ctx: click.Context, stack: str, project_dir: str | None, store_url: str | None, lock_timeout: float,
-             to: int, apply_: bool, yes: bool, as_json: bool) -> None:
+             to: int, apply_: bool, yes: bool, discard_edits: bool, as_json: bool) -> None:
     """Put version N's decisions back into Pulumi.<stack>.yaml as a new version (`rollback to N`).
 
     Redeploys the old decisions like any plan; it never imports an old state checkpoint (that
@@ -266,7 +274,7 @@ def rollback(ctx: click.Context, stack: str, project_dir: str | None, store_url:
     runner = services(ctx).runner_factory(target.project_dir, target.stack) if apply_ else None
     outcome = lifecycle.rollback_stack(project_dir=target.project_dir, stack=target.stack, store=target.store,
                                        to=to, who=services(ctx).provenance(target.project_dir), runner=runner,
-                                       confirm=confirm)
+                                       confirm=confirm, discard_edits=discard_edits)
     _warn(outcome.warnings)
     if outcome.apply is not None:
         _warn(outcome.apply.warnings)

@@ -152,7 +152,7 @@ def test_up_refuses_a_hand_edited_plan(env):
     path.write_text(yaml.safe_dump(doc))
     result = env.roost("up", "--yes")
     assert result.exit_code == 1
-    assert "match no recorded version" in result.output and "roost plan" in result.output
+    assert "edited by hand" in result.output and "roost plan" in result.output
     assert env.runner.ops() == ["check_available"]
 
 
