@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from placement.catalog import Catalog, load_catalog
@@ -29,6 +30,17 @@ _DISCOUNTS = re.compile(r"^(?P<base>.+)\+disc\((?P<tags>[^()]*)\)$")
 
 def catalog_for(version: str, user_catalog: str | Path | None = None) -> Catalog:
     """The catalog whose version is ``version``: bundled or ``user_catalog``, discounts re-applied."""
+    stamp = None
+    if user_catalog:
+        try:
+            stamp = Path(user_catalog).stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+    return _catalog_for(version, str(user_catalog) if user_catalog else None, stamp)
+
+
+@lru_cache(maxsize=8)  # the program checks one plan per run; previews and fuzzing check thousands
+def _catalog_for(version: str, user_catalog: str | None, _stamp: int | None) -> Catalog:
     base, discounts = version, {}
     m = _DISCOUNTS.match(version)
     if m:
