@@ -99,15 +99,17 @@ def load_yaml(text: str | bytes, source: str, *, max_bytes: int = MAX_BYTES) -> 
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise YamlError(f"{source}: is not UTF-8 text (byte {exc.start}); is it a binary file?") from None
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)  # its reader already refuses control characters
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise YamlError(f"{source}: {describe(exc)}") from None
     except RecursionError:  # a safety net: MAX_DEPTH keeps well under the interpreter's limit
         raise YamlError(f"{source}: invalid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def describe(exc: yaml.YAMLError) -> str:

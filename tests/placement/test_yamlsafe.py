@@ -56,6 +56,8 @@ def test_too_large_and_binary_text_are_refused():
         load_yaml("a: 1\n" * 10, "big.yaml", max_bytes=10)
     with pytest.raises(YamlError, match="not UTF-8"):
         load_yaml(b"\xff\xfe\x00a", "bin.yaml")
+    with pytest.raises(YamlError, match="special characters are not allowed"):  # found by the fuzzer
+        load_yaml("a: 1\nb: \x17\n", "ctl.yaml")
 
 
 @pytest.mark.parametrize("version", ["1.0", "true", "'1'", "2"])
