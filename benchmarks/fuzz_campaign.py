@@ -61,6 +61,7 @@ class Tally:
             return
         if len(self.examples) < 5:
             self.examples.append(f"{problems or outcome.output[:200]}: {outcome.output[-300:]!r} ← {repr(what)[:400]}")
+            print(f"  {self.surface} FOUND: {self.examples[-1]}", flush=True)
 
     def row(self) -> dict:
         return {"surface": self.surface, "inputs": self.tried, "accepted": self.codes.get(0, 0),

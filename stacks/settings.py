@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -225,8 +226,11 @@ def _usd(value: Any, where: str, problems: _Problems) -> float | None:
         return None
     try:
         usd = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         problems.add(where, f"must be a number of US dollars per month, got {value!r}")
+        return None
+    if isinstance(value, bool) or not math.isfinite(usd):  # a NaN cap would pass every budget
+        problems.add(where, f"must be a finite number of US dollars per month, got {value!r}")
         return None
     if usd < 0:
         problems.add(where, "must not be negative")

@@ -338,7 +338,8 @@ def settings_outcome(raw: dict) -> Outcome:
         return Outcome("settings", exc.exit_code, str(exc))
     except Exception as exc:
         return Outcome("settings", 70, f"internal error: {type(exc).__name__}: {exc}")
-    bad = check_finite(settings.plan.to_dict())
+    budgets = settings.policy.budgets
+    bad = check_finite(settings.plan.to_dict()) + check_finite([budgets.stack_usd, dict(budgets.teams)])
     return Outcome("settings", 0, f"non-finite: {bad}" if bad else "")
 
 
