@@ -6,7 +6,8 @@ applies zero or more mutations drawn by hypothesis: a value swapped for a hostil
 dropped, added or misspelt, the text cut short, padded, aliased or duplicated.
 
 The oracle (``Outcome.problems``): no exit 70 and no traceback; exit codes only 0-3; no
-non-finite number in any output; and when a command refused (exit ≠ 0) nothing on disk changed.
+non-finite number in the output of an accepted input (a refusal may quote the bad value); and
+when a command refused (exit ≠ 0) nothing on disk changed.
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ class Outcome:
             out.append("traceback")
         if self.exit_code not in (0, 1, 2, 3, 70):
             out.append(f"exit code {self.exit_code}")
-        if NON_FINITE.search(self.output):
+        # A refusal may quote the bad value ("got 'NaN'"); a result must never contain one.
+        if self.exit_code == 0 and NON_FINITE.search(self.output):
             out.append(f"non-finite number in output: {NON_FINITE.search(self.output).group(0)!r}")
         if self.changed_on_refusal:
             out.append(f"wrote after refusing: {', '.join(self.changed_on_refusal)}")
