@@ -11,12 +11,13 @@ import tempfile
 from pathlib import Path
 
 import fuzzkit
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-FAST = settings(max_examples=40, deadline=None, database=None,
+# No shrinking: a failing input is reported as drawn (shrinking through the CLI takes minutes).
+FAST = settings(max_examples=25, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-SLOW = settings(FAST, max_examples=8)
+SLOW = settings(FAST, max_examples=5)
 
 
 def assert_clean(outcome: fuzzkit.Outcome, what: object) -> None:
@@ -30,14 +31,7 @@ def test_fleet_files_parse_or_fail_in_one_line(text):
         assert_clean(fuzzkit.fleet_outcome(text, Path(tmp), cli=False), text)
 
 
-@SLOW
-@given(fuzzkit.fleet_texts())
-def test_fleet_files_through_roost_recommend(text):
-    with tempfile.TemporaryDirectory() as tmp:
-        assert_clean(fuzzkit.fleet_outcome(text, Path(tmp)), text)
-
-
-@settings(FAST, max_examples=15)
+@settings(FAST, max_examples=8)
 @given(fuzzkit.log_files(), st.none() | st.integers(0, 10**6))
 def test_logs_through_roost_history_ingest(log, truncate):
     name, frame = log
