@@ -35,8 +35,9 @@ Each row is one window (mostly 24 h) on one day of the year before 2026-11-01
                  window's noise (what it sustained); empty when nothing served.
     utilisation  GPU busy fraction = load / saturation throughput; CPU = host stage (GPU path)
                  or load / saturation throughput (CPU path); ±5 % measurement noise.
-    cost_usd     replicas × hours × the catalog price (spot price for spot), + 2 % for disks
-                 and traffic; 0 when capacity was unavailable.
+    cost_usd     replicas × hours × the catalog price (spot price for spot) × the world's
+                 price factor (``WorldShift``, 1 unless shifted), + 2 % for disks and
+                 traffic; 0 when capacity was unavailable.
 
 Deterministic for a seed (and catalog): the same call returns the same frame.
 """
@@ -199,7 +200,8 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
                                               fail_hours))
     price = np.array([o.price_hour_usd for o in offerings])[row_offering]
     spot_price = np.array([o.spot_price_hour_usd or o.price_hour_usd for o in offerings])[row_offering]
-    hourly = np.where(row_spot, spot_price, price)
+    billed = np.array([world.shift.price_factor_of(o.cloud.value) for o in offerings])[row_offering]
+    hourly = np.where(row_spot, spot_price, price) * billed
     cost = np.where(outcome == "capacity_unavailable", 0.0, replicas * hours * hourly * EXTRA_COST)
     nan = np.nan
     for arr in (achieved, p50, p95, p99, gpu_util, cpu_util):

@@ -382,14 +382,56 @@ class ServiceModel:
         return np.minimum(main, host) * 1e3 * (self.fits & self.runs)
 
 
+@dataclass(frozen=True)
+class WorldShift:
+    """A changed world, for dry runs of the feedback loop (``roost history simulate --gpu-speed``).
+
+    ``gpu_speed``: GPUs serve at this multiple of their speed (0.6: 40 % slower), every
+    accelerator or only ``accelerator``; the host CPU stage and CPU-path serving keep their
+    speed. ``price_factor``: instances cost this multiple of their catalog price, on every
+    cloud or only ``cloud``. The physics and the catalog stay as they are, so a model trained
+    on the unshifted world is now wrong by exactly these factors.
+    """
+
+    gpu_speed: float = 1.0
+    accelerator: str | None = None
+    price_factor: float = 1.0
+    cloud: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("gpu_speed", "price_factor"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0.0 < value <= 10.0):
+                raise InputError(f"world shift: {name} must be in (0, 10], got {value:g}")
+
+    @property
+    def identity(self) -> bool:
+        return self.gpu_speed == 1.0 and self.price_factor == 1.0
+
+    def gpu_speed_of(self, accelerator: str | None) -> float:
+        """Speed factor of an offering's GPUs (1 for CPU offerings and unshifted accelerators)."""
+        if not accelerator or (self.accelerator and accelerator.lower() != self.accelerator.lower()):
+            return 1.0
+        return self.gpu_speed
+
+    def price_factor_of(self, cloud: str) -> float:
+        return self.price_factor if self.cloud is None or cloud == self.cloud else 1.0
+
+    def to_dict(self) -> dict:
+        return {"gpu_speed": self.gpu_speed, "accelerator": self.accelerator,
+                "price_factor": self.price_factor, "cloud": self.cloud}
+
+
 class World:
     """The ground truth the simulator samples from and evaluation scores against.
 
     The world is fixed by its seed (default 0: the world the bundled sample was drawn
-    from); the simulator's own seed only drives sampling.
+    from); the simulator's own seed only drives sampling. ``shift`` changes GPU speed or
+    prices (``WorldShift``); the default is the unshifted world.
     """
 
-    def __init__(self, catalog: Catalog | None, *, seed: int = 0, params: WorldParams | None = None) -> None:
+    def __init__(self, catalog: Catalog | None, *, seed: int = 0, params: WorldParams | None = None,
+                 shift: WorldShift | None = None) -> None:
         # ``catalog`` may be None for a world that only rates machines it is handed
         # (``offering_frame``), as the calibration does with benchmark machines.
         self.catalog = catalog
@@ -399,6 +441,7 @@ class World:
 
             params = bundled_world_params()
         self.params = params
+        self.shift = shift or WorldShift()
         self._speed_cache: dict[str, float] = {}
 
     @property
@@ -521,6 +564,7 @@ class World:
                 "spot_bucket": o.spot_interruption_bucket or "",
                 "has_spot": o.spot_price_hour_usd is not None,
                 "speed": self.speed_factor(o.cloud.value, o.region, o.family),
+                "gpu_speed": self.shift.gpu_speed_of(o.accelerator) if gpu else 1.0,
                 "spot_interruption_rate": _spot_rate(o.cloud.value, o.spot_interruption_bucket, gpu_class),
                 "capacity_failure_on_demand": _capacity_failure(gpu_class, o.region, o.accelerator_count, False),
                 "capacity_failure_spot": _capacity_failure(gpu_class, o.region, o.accelerator_count, True),
@@ -687,6 +731,8 @@ def service_model(profiles: pd.DataFrame, off: pd.DataFrame, world_params: World
         service[c], slots[c], valid[c], fits[c] = s_c, c_c, v_c, fit_c
 
     valid &= (fits & runs)[:, None] & (slots >= 1)
+    if "gpu_speed" in off.columns:  # a shifted world (WorldShift): only the GPU stage changes speed
+        service = np.where(gpu_path[:, None], service / off["gpu_speed"].to_numpy(dtype=float)[:, None], service)
     host_ms = np.where(gpu_path, (host_task_ms + _fw_table("host_ms")[fw]) / speed, 0.0)
     return ServiceModel(
         service_ms=service / speed[:, None], slots=np.maximum(slots, 1.0), valid=valid, sigma=sigma,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from placement.errors import InputError, did_you_mean
 from roost.cli.options import catalog_options, json_option, load_catalog_from
 from roost.output import Progress, console, money, print_json, table
 from roost.paths import state_dir
@@ -107,35 +108,56 @@ def ingest_cmd(file: str, into: str | None, project_dir: str, skip_invalid: bool
               help="Where to write the log (.parquet, .csv or .csv.gz).")
 @click.option("--profiles", "n_profiles", type=click.IntRange(min=1, max=100_000),
               help="Model profiles to simulate (default: rows / 100, 20-10,000).")
+@click.option("--gpu-speed", type=click.FloatRange(0, 10, min_open=True), default=1.0, show_default=True,
+              help="Shifted world: GPUs serve at this multiple of their speed (0.6 = 40 % slower).")
+@click.option("--accelerator", "shift_accelerator", metavar="NAME",
+              help="Apply --gpu-speed to this accelerator only (e.g. A10G); default: every GPU.")
+@click.option("--price-factor", type=click.FloatRange(0, 10, min_open=True), default=1.0, show_default=True,
+              help="Shifted world: instances bill at this multiple of the catalog price (0.8 = a 20 % cut).")
+@click.option("--cloud", "shift_cloud", type=click.Choice(["aws", "gcp", "azure"]),
+              help="Apply --price-factor to this cloud only; default: every cloud.")
 @json_option
 @catalog_options
-def simulate_cmd(n_rows: int, seed: int, output: str, n_profiles: int | None, as_json: bool,
+def simulate_cmd(n_rows: int, seed: int, output: str, n_profiles: int | None, gpu_speed: float,
+                 shift_accelerator: str | None, price_factor: float, shift_cloud: str | None, as_json: bool,
                  catalog_path: str | None, discounts: tuple[str, ...]) -> None:
     """Simulate a realistic deployment history from roost's hardware-grounded world model.
 
     Deterministic for a seed and catalog. The bundled sample is
     `roost history simulate --rows 40000 --seed 20261101 -o history/data/sample.parquet`.
+    --gpu-speed and --price-factor draw from a shifted world, for dry runs of `roost drift`
+    and `roost train --challenger` (see docs/feedback.md).
     """
     from history.population import sample_specs
     from history.schema import write_log
     from history.simulate import simulate
     from history.summary import summarize
+    from history.world import World, WorldShift
 
     catalog = load_catalog_from(catalog_path, discounts)
+    if shift_accelerator:
+        named = [a for a in catalog.accelerators if a.lower() == shift_accelerator.lower()]
+        if not named:
+            raise InputError(f"--accelerator: unknown accelerator {shift_accelerator!r}"
+                             f"{did_you_mean(shift_accelerator, catalog.accelerators)}")
+        shift_accelerator = named[0]
+    shift = WorldShift(gpu_speed=gpu_speed, accelerator=shift_accelerator, price_factor=price_factor,
+                       cloud=shift_cloud)
     specs = sample_specs(n_profiles, seed=seed) if n_profiles else None
     started = time.perf_counter()
-    frame = simulate(n_rows, seed=seed, catalog=catalog, specs=specs,
+    frame = simulate(n_rows, seed=seed, catalog=catalog, specs=specs, world=World(catalog, shift=shift),
                      on_progress=None if as_json else Progress("Simulating rows"))
     elapsed = time.perf_counter() - started
     write_log(frame, output)
     summary = summarize(frame)
     if as_json:
         print_json({"file": output, "seed": seed, "catalog_version": catalog.version,
-                    "seconds": round(elapsed, 2), **summary})
+                    "world_shift": shift.to_dict(), "seconds": round(elapsed, 2), **summary})
         return
     out = console()
+    shifted = "" if shift.identity else f", shifted world {shift.to_dict()}"
     out.print(f"Wrote {len(frame):,} rows over {summary['profiles']} profiles to {output} "
-              f"in {elapsed:.1f} s (seed {seed}, catalog {catalog.version})")
+              f"in {elapsed:.1f} s (seed {seed}, catalog {catalog.version}{shifted})")
     _print_summary(summary)
 
 
