@@ -23,3 +23,8 @@ def models_dir() -> Path:
 def state_dir(project_dir: Path) -> Path:
     env = os.environ.get("ROOST_STATE_DIR")
     return Path(env) if env else project_dir / ".roost"
+
+
+def history_store(project_dir: Path) -> Path:
+    """A project's ingested deployment history: ``<state dir>/history/deployments.parquet``."""
+    return state_dir(project_dir) / "history" / "deployments.parquet"

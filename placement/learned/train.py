@@ -584,5 +584,15 @@ def train(log: pd.DataFrame, offerings: Sequence[Offering], *, catalog_version: 
         "throughput_margin_by_task": margins_by_task,
         "metrics": metrics,
     }
-    return ModelBundle(version=version, boosters=boosters, feature_groups=dict(FEATURE_GROUP), spec=spec,
-                       manifest=manifest)
+    bundle = ModelBundle(version=version, boosters=boosters, feature_groups=dict(FEATURE_GROUP), spec=spec,
+                         manifest=manifest)
+    # What `roost drift` compares new outcomes' inputs, bills and errors with.
+    manifest["feature_reference"] = _feature_reference(data, log, offerings, bundle)
+    return bundle
+
+
+def _feature_reference(data: TrainingSet, log: pd.DataFrame, offerings: Sequence[Offering],
+                       bundle: ModelBundle) -> dict:
+    from placement.learned.drift import feature_reference  # drift reads this module's labels
+
+    return feature_reference(data, log, offerings, bundle)

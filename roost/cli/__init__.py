@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ci": ("roost.cli.ci", "ci"),
     "report": ("roost.cli.report", "report"),
     "calibrate": ("roost.cli.calibrate", "calibrate_cmd"),
+    "drift": ("roost.cli.drift", "drift"),
 }
 
 

@@ -9,14 +9,12 @@ import click
 from placement.errors import InputError, did_you_mean
 from roost.cli.options import catalog_options, json_option, load_catalog_from
 from roost.output import Progress, console, money, print_json, table
-from roost.paths import state_dir
-
-STORE_NAME = "deployments.parquet"
+from roost.paths import history_store
 
 
 def default_store(project_dir: Path) -> Path:
     """The team's history store: ``<project>/.roost/history/deployments.parquet``."""
-    return state_dir(project_dir) / "history" / STORE_NAME
+    return history_store(project_dir)
 
 
 @click.group()
