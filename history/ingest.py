@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from history.schema import ALL_COLUMNS, ValidationReport, coerce, read_log, validate, write_log
+from history.schema import ALL_COLUMNS, LINK_COLUMNS, ValidationReport, coerce, read_log, validate, write_log
 from placement.catalog import Catalog
 from placement.errors import InputError, RoostError
 
@@ -150,7 +150,7 @@ def _empty() -> pd.DataFrame:
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Schema dtypes on every column, so that appended Parquet files keep one schema."""
     out = frame.copy()
-    for column, dtype in ALL_COLUMNS.items():
+    for column, dtype in {**ALL_COLUMNS, **LINK_COLUMNS}.items():
         if column in out.columns and str(out[column].dtype) != dtype:
             if dtype == "Int64":
                 out[column] = pd.array(pd.to_numeric(out[column]), dtype="Int64")

@@ -43,6 +43,12 @@ still validate, and empty cells mean "the task's default"):
     world_version              the calibrated world a simulated row was drawn from; empty in
                                real logs (history.calibration)
 
+Optional columns linking an outcome to the decision behind it (``history.outcomes``), both
+or neither; the simulator does not write them:
+
+    stack                      the Pulumi stack the deployment belongs to
+    plan_version               the version (``roost versions``) whose decisions it ran; ≥ 1
+
 Files: ``.csv``, ``.csv.gz`` and ``.parquet`` (zstd); Parquet files carry the schema
 version in their metadata (``roost.log_schema_version``) and a newer one is refused.
 """
@@ -131,6 +137,9 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "outcome": OUTCOMES,
 }
 ALL_COLUMNS: dict[str, str] = {**COLUMNS, **EXTRA_COLUMNS}
+# The decision link (see the docstring): known columns, but not ones every log carries.
+LINK_COLUMNS: dict[str, str] = {"stack": "str", "plan_version": "Int64"}
+STACK_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}"
 NUMERIC = tuple(c for c, t in ALL_COLUMNS.items() if t in ("float64", "int64", "Int64"))
 INTEGER = tuple(c for c, t in ALL_COLUMNS.items() if t in ("int64", "Int64"))
 # A recorded cost above this multiple of list price × replicas × hours is a unit mistake
@@ -234,7 +243,7 @@ def _one_line(exc: BaseException) -> str:
 def coerce(frame: pd.DataFrame) -> pd.DataFrame:
     """Give every schema column its dtype where all its values parse; leave others as text."""
     out = frame.copy()
-    for column, dtype in ALL_COLUMNS.items():
+    for column, dtype in {**ALL_COLUMNS, **LINK_COLUMNS}.items():
         if column not in out.columns:
             continue
         parsed, bad = _parse(out[column], dtype)
@@ -419,6 +428,7 @@ def validate(df: pd.DataFrame, *, source: str, catalog: Catalog,
     _check_accelerator(col, rows)
     _check_catalog(col, catalog, rows)
     _check_duplicates(col, rows)
+    _check_links(col, df)
     valid = ~col.bad_mask() & header_ok
     return ValidationReport(source=source, rows=rows.n, errors=col.errors(source), valid_mask=valid)
 
@@ -457,7 +467,7 @@ class _Rows:
 
 def _check_header(col: _Collector, df: pd.DataFrame) -> np.ndarray:
     """Missing and unknown columns (row 1); returns the rows still valid after them."""
-    extra = [str(c) for c in df.columns if c not in ALL_COLUMNS]
+    extra = [str(c) for c in df.columns if c not in ALL_COLUMNS and c not in LINK_COLUMNS]
     missing = [c for c in COLUMNS if c not in df.columns]
     for column in missing:
         col.header.append((column, f"missing column{did_you_mean(column, extra)}"))
@@ -616,6 +626,25 @@ def _check_accelerator(col: _Collector, rows: _Rows) -> None:
     accel, count = rows.txt("accelerator"), rows.num("accelerator_count")
     col.add((accel != "") & (count <= 0), "accelerator_count", "must be > 0 when accelerator is set")
     col.add((accel == "") & (count > 0), "accelerator", "is required when accelerator_count > 0")
+
+
+def _check_links(col: _Collector, df: pd.DataFrame) -> None:
+    """The optional decision link: a stack name and a whole version ≥ 1, both or neither."""
+    if not any(c in df.columns for c in LINK_COLUMNS):
+        return
+    n = len(df)
+    empty = {c: _empty(df[c].reset_index(drop=True)) if c in df.columns else np.ones(n, dtype=bool)
+             for c in LINK_COLUMNS}
+    if "stack" in df.columns:
+        name = df["stack"].reset_index(drop=True).astype(str).str.fullmatch(STACK_NAME).fillna(False).to_numpy()
+        col.add(~empty["stack"] & ~name, "stack", "must be a stack name (letters, digits, '-', '_', '.')")
+    if "plan_version" in df.columns:
+        version, bad = _parse(df["plan_version"].reset_index(drop=True), "Int64")
+        number = version.astype("float64").to_numpy(dtype=float, na_value=np.nan)
+        col.add(bad | (~empty["plan_version"] & ~(number >= 1)), "plan_version", "must be a whole version number ≥ 1")
+    both = "(stack and plan_version link an outcome to a decision together)"
+    col.add(empty["stack"] & ~empty["plan_version"], "stack", f"is required when plan_version is set {both}")
+    col.add(~empty["stack"] & empty["plan_version"], "plan_version", f"is required when stack is set {both}")
 
 
 def _check_duplicates(col: _Collector, rows: _Rows) -> None:
