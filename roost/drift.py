@@ -66,8 +66,22 @@ def model_bundle(model: str | None, catalog: Catalog) -> registry.ModelBundle:
 
 
 def run_drift(logs: str | Path | None, *, catalog: Catalog, project_dir: Path = Path("."), model: str | None = None,
-              thresholds: Thresholds = Thresholds(), since: pd.Timestamp | None = None) -> tuple[DriftReport, str]:
-    """The drift report of the model in use on recent outcomes, and where they were read from."""
+              thresholds: Thresholds = Thresholds(), since: pd.Timestamp | None = None,
+              store: str | None = None) -> tuple[DriftReport, str, dict | None]:
+    """The drift report of the model in use on recent outcomes, where they were read from and,
+    when rows name the decision they ran (stack, plan_version), how they compare with it."""
     frame, source = read_outcomes(logs, project_dir=project_dir, catalog=catalog, since=since)
     bundle = model_bundle(model, catalog)
-    return detect(frame, bundle, catalog.offerings, catalog.version, thresholds), source
+    report = detect(frame, bundle, catalog.offerings, catalog.version, thresholds)
+    return report, source, decisions(frame, project_dir, store)
+
+
+def decisions(frame: pd.DataFrame, project_dir: Path, store: str | None) -> dict | None:
+    """Observed against predicted per linked decision (None when no row carries a link)."""
+    from history.outcomes import has_links, link_outcomes, summarize
+    from history.versions import VersionStore
+    from roost.lifecycle import store_url
+
+    if not has_links(frame):
+        return None
+    return summarize(link_outcomes(frame, VersionStore(store_url(project_dir, store))))

@@ -17,13 +17,15 @@ from roost.output import console, print_json, table
 @click.option("--model", "model", metavar="VERSION|DIR", help="Model to judge (default: the model in use).")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
               help="Only outcomes observed at or after this UTC date.")
+@click.option("--store", metavar="URL", help="Version store holding the decisions outcomes link to "
+              "(default: $ROOST_VERSION_STORE, else <project>/.roost/versions).")
 @click.option("--max-price-age-days", type=click.IntRange(min=1), default=365, show_default=True,
               help="Catalog prices older than this when the newest outcome was observed count as drift.")
 @json_option
 @catalog_options
 @click.pass_context
-def drift(ctx: click.Context, logs: str | None, project_dir: str, model: str | None, since, max_price_age_days: int,
-          as_json: bool, catalog_path: str | None, discounts: tuple[str, ...]) -> None:
+def drift(ctx: click.Context, logs: str | None, project_dir: str, model: str | None, since, store: str | None,
+          max_price_age_days: int, as_json: bool, catalog_path: str | None, discounts: tuple[str, ...]) -> None:
     """Compare recent outcomes with the model in use: prediction error (capacity, p95 latency,
     failure rate, per accelerator, task and cloud), data drift per input (PSI, reported only)
     and catalog drift (stale or changed prices, offerings the catalog lacks).
@@ -37,16 +39,17 @@ def drift(ctx: click.Context, logs: str | None, project_dir: str, model: str | N
 
     catalog = load_catalog_from(catalog_path, discounts)
     start = None if since is None else pd.Timestamp(since, tz="UTC")
-    report, source = run_drift(logs, catalog=catalog, project_dir=Path(project_dir), model=model,
-                               thresholds=Thresholds(max_price_age_days=max_price_age_days), since=start)
+    report, source, linked = run_drift(logs, catalog=catalog, project_dir=Path(project_dir), model=model,
+                                       thresholds=Thresholds(max_price_age_days=max_price_age_days), since=start,
+                                       store=store)
     if as_json:
-        print_json({"logs": source, **report.to_dict()})
+        print_json({"logs": source, **report.to_dict(), "decisions": linked})
     else:
-        _print(report, source)
+        _print(report, source, linked)
     ctx.exit(1 if report.drift else 0)
 
 
-def _print(report, source: str) -> None:
+def _print(report, source: str, linked: dict | None) -> None:
     out = console()
     verdict = "DRIFT" if report.drift else "no drift"
     out.print(f"{verdict}: model {report.model_version} on {report.matched_rows:,} of {report.rows:,} outcomes "
@@ -79,3 +82,16 @@ def _print(report, source: str) -> None:
         out.print("data drift (PSI, reported only): " + ", ".join(f"{n} {v:.2f}" for n, v in moved))
     else:
         out.print(f"data drift: {data.get('reason')}")
+    if linked:
+        out.print(f"decisions: {linked['linked']:,} of {linked['rows_with_link']:,} linked outcome(s) matched the "
+                  f"deployment their plan version placed" + (f" (not matched: {linked['not_linked']})"
+                                                                if linked["not_linked"] else ""))
+        rows = [(name, d["windows"], f"{d['slo_met_share']:.0%}", _ratio(d["median_p95_observed_over_predicted"]),
+                 _ratio(d["median_load_over_predicted_rps"])) for name, d in linked["decisions"].items()]
+        if rows:
+            out.print(table(None, ["decision", "windows", "SLO met", "p95 observed/predicted",
+                                   "load/predicted rps"], rows, right=["windows", "SLO met"]))
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}×"

@@ -100,3 +100,29 @@ def test_bad_input_is_one_line_and_exit_2(saved_model, same_world, tmp_path):
         result = CliRunner().invoke(main, ["drift", *args])
         assert result.exit_code == 2, result.output
         assert result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
+
+
+def test_outcomes_that_name_their_decision_are_compared_with_it(catalog, saved_model, example_plan, tmp_path):
+    import pandas as pd
+
+    from history.versions import Provenance, VersionDraft, VersionStore
+
+    store = VersionStore(str(tmp_path / "versions"))
+    with store.writer("prod") as w:
+        w.append(VersionDraft(reason="plan", plan=example_plan, provenance=Provenance(author="ci", roost_version="t")))
+    d = example_plan.deployments[1]
+    frame = outcomes(catalog, seed=11)
+    frame["stack"], frame["plan_version"] = None, pd.array([pd.NA] * len(frame), dtype="Int64")
+    rows = frame.index[frame["outcome"] == "ok"][:5]
+    c = d.choice
+    frame.loc[rows, ["task", "framework", "params_millions", "precision", "cloud", "region", "instance_type",
+                     "accelerator", "accelerator_count", "stack", "plan_version"]] = [
+        d.task, d.framework, d.params_millions, d.precision, c.cloud.value, c.region, c.instance_type,
+        c.accelerator, c.accelerator_count, "prod", 1]
+    frame.loc[rows, ["input_tokens", "output_tokens"]] = pd.NA
+    path = tmp_path / "linked.parquet"
+    write_log(frame, path)
+    result, report = drift(path, saved_model, "--store", str(tmp_path / "versions"))
+    assert result.exit_code in (0, 1), result.output
+    assert report["decisions"]["linked"] == 5
+    assert report["decisions"]["decisions"][f"prod@1/{d.name}"]["windows"] == 5
