@@ -92,11 +92,12 @@ def train_models(history: str | Path | None, *, catalog: Catalog | None = None, 
     existed = (root / bundle.version).exists()
     path = registry.save(bundle, root)
     if history is None:  # a model of the default history is the default model
-        _write_pointer(root, bundle.version)
+        write_pointer(root, bundle.version)
     return TrainResult(bundle=registry.load(path), path=path, reused=existed)
 
 
-def _write_pointer(root: Path, version: str) -> None:
+def write_pointer(root: Path, version: str) -> None:
+    """Make ``version`` the model in use (promotion and rollback move this pointer too)."""
     atomic_write_text(root / DEFAULT_POINTER, json.dumps({"version": version, **_current_code()}, indent=2) + "\n")
 
 

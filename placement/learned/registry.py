@@ -10,6 +10,13 @@ Layout of ``<root>/<version>/``::
 No pickle anywhere: a model directory is text a person can read and diff. A directory is
 written under a temporary name and renamed into place, so readers see all of it or none.
 
+Beside the model directories, ``<root>/events.jsonl`` is the registry's history: one JSON
+object per line, numbered, for every challenger trained, promotion (forced ones with who
+and why) and rollback. Writers hold ``<root>/.events.lock`` and replace the file whole
+(temporary file, fsync, rename), so a reader sees every event or the file as it was. A
+promotion writes its event before it moves the pointer to the model in use: a crash in
+between leaves an event for a move that did not happen, never a move without an event.
+
 The version id is a hash of what determines the model (training-data hash, parameters,
 feature spec, LightGBM and catalog versions), so the same inputs give the same id and a
 cache can be looked up before training. Loading re-hashes every file and refuses a
@@ -18,15 +25,18 @@ against accidents and edits, not authenticity against someone who rewrites the m
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+import filelock
 import lightgbm as lgb
 
 from placement.errors import ModelArtifactError
@@ -36,6 +46,9 @@ MODEL_FORMAT = "roost-model"
 MODEL_SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 FEATURES = "features.json"
+EVENTS = "events.jsonl"
+EVENTS_LOCK = ".events.lock"
+EVENT_TYPES = ("challenger", "promote", "rollback")
 
 
 def version_id(inputs: Mapping) -> str:
@@ -236,3 +249,80 @@ def list_models(root: str | Path) -> list[Entry]:
         except ModelArtifactError as exc:
             entries.append(Entry(child.name, child, None, str(exc)))
     return sorted(entries, key=lambda e: (str((e.manifest or {}).get("created_at", "")), e.version), reverse=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Events: the registry's history of challengers, promotions and rollbacks
+
+def read_events(root: str | Path) -> list[dict]:
+    """Every event, oldest first; a damaged line is an error, never skipped."""
+    path = Path(root) / EVENTS
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    events = []
+    for number, line in enumerate(lines, 1):
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            raise ModelArtifactError(f"{path}: line {number} is not JSON; restore the file from a backup") from None
+        if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
+            raise ModelArtifactError(f"{path}: line {number} is not a registry event")
+        events.append(event)
+    return events
+
+
+@contextlib.contextmanager
+def events_lock(root: str | Path, timeout: float = 30.0) -> Iterator[None]:
+    """One writer of the events (and of the pointer they describe) at a time."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        with filelock.FileLock(str(root / EVENTS_LOCK), timeout=timeout):
+            yield
+    except filelock.Timeout:
+        raise ModelArtifactError(f"{root}: another roost is changing the model registry (lock "
+                                 f"{root / EVENTS_LOCK} held for {timeout:g} s); retry when it has finished") from None
+
+
+def append_event(root: str | Path, event: Mapping, *, now: datetime | None = None) -> dict:
+    """Add ``event`` (numbered and timestamped here); the caller holds ``events_lock``."""
+    if event.get("type") not in EVENT_TYPES:
+        raise ValueError(f"not a registry event type: {event.get('type')!r}")
+    root = Path(root)
+    events = read_events(root)
+    stamped = {"n": len(events) + 1, "at": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"), **event}
+    body = "".join(json.dumps(e, sort_keys=True, default=str) + "\n" for e in [*events, stamped])
+    _replace(root / EVENTS, body.encode())
+    return stamped
+
+
+def champions(events: Sequence[Mapping], initial: str | None) -> list[str | None]:
+    """The stack of champions the events leave: promotions push, rollbacks pop.
+
+    ``initial`` is the model in use before the first promotion (None: the default model).
+    """
+    stack: list[str | None] = [initial]
+    for e in events:
+        if e["type"] == "promote":
+            if len(stack) == 1 and stack[0] != e.get("previous"):
+                stack = [e.get("previous")]
+            stack.append(e["version"])
+        elif e["type"] == "rollback" and len(stack) > 1:
+            stack.pop()
+    return stack
+
+
+def _replace(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

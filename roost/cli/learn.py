@@ -1,4 +1,4 @@
-"""`roost train`, `roost models list|show` and `roost evaluate`: the learned models' lifecycle."""
+"""`roost train`, `roost models list|show|compare|promote|rollback|history` and `roost evaluate`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +25,14 @@ def _pct(x: float | None) -> str:
 @click.option("--latency-quantile", type=click.FloatRange(0.5, 0.95), default=None,
               help="Quantile the p95 latency model is fitted at (default 0.65): higher plans for slower "
                    "latencies (larger fleets); 0.5, the median, gives cheaper fleets and more SLO misses.")
+@click.option("--challenger", is_flag=True,
+              help="Train a challenger on the grown history (--history, else the project's ingested history, "
+                   "less its held-out profiles); the model in use does not change (see `roost models compare`).")
+@click.option("--project", "project_dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Project whose ingested history a challenger trains on.")
 @cli_json
-def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: float | None, as_json: bool) -> None:
+def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: float | None, challenger: bool,
+              project_dir: str, as_json: bool) -> None:
     """Train the placement models and write a versioned, verified model directory.
 
     Scores are cross-validated by model profile: they are for models the training never saw.
@@ -37,8 +43,11 @@ def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: floa
     if folds == 1 or folds < 0:
         raise InputError("--folds must be 0 (skip cross-validation) or ≥ 2")
     chosen = {} if latency_quantile is None else {"latency_quantile": latency_quantile}
-    result = train_models(history, config=TrainConfig(seed=seed, cv_folds=folds, **chosen),
-                          on_stage=stage_printer("Training"))
+    config = TrainConfig(seed=seed, cv_folds=folds, **chosen)
+    if challenger:
+        _train_challenger(history, Path(project_dir), config, as_json)
+        return
+    result = train_models(history, config=config, on_stage=stage_printer("Training"))
     manifest = result.bundle.manifest
     if as_json:
         print_json({"version": result.bundle.version, "path": str(result.path), "reused": result.reused,
@@ -49,6 +58,22 @@ def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: floa
     verb = "Already trained" if result.reused else "Trained"
     out.print(f"{verb} model {result.bundle.version} → {result.path}")
     _print_metrics(manifest)
+
+
+def _train_challenger(history: str | None, project_dir: Path, config, as_json: bool) -> None:
+    from placement.catalog import load_catalog
+    from roost.models import train_challenger
+
+    result = train_challenger(history, project_dir=project_dir, catalog=load_catalog(), config=config,
+                              on_stage=stage_printer("Training challenger"))
+    if as_json:
+        print_json({"challenger": True, "version": result.bundle.version, "path": str(result.path),
+                    "training_rows": result.training_rows, "held_out_rows": result.held_out_rows,
+                    "event": result.event, "metrics": result.bundle.manifest.get("metrics")})
+        return
+    console().print(f"Trained challenger {result.bundle.version} → {result.path} on {result.training_rows:,} rows "
+                    f"({result.held_out_rows:,} held-out rows kept for `roost models compare`)")
+    _print_metrics(dict(result.bundle.manifest))
 
 
 def _print_metrics(manifest: dict) -> None:
@@ -228,3 +253,113 @@ def evaluate_cmd(n_profiles: int, seed: int, model_dir: str | None, history: str
               "true capacity of the replicas short of peak load; failure: expected share of deployments that "
               "never serve (OOM, no capacity). 'baseline ×m margin' is the physics baseline sized with the "
               "largest margin that brings its SLO misses down to the learned recommender's.")
+
+
+# ---------------------------------------------------------------------------------------
+# Challengers and promotion (roost.models)
+
+project_option = click.option("--project", "project_dir", type=click.Path(file_okay=False), default=".",
+                              show_default=True, help="Project whose ingested history holds the outcomes.")
+logs_option = click.option("--logs", type=click.Path(dir_okay=False, exists=True),
+                           help="Outcomes to compare on instead of the project's ingested history.")
+recent_option = click.option("--recent", type=click.Path(dir_okay=False, exists=True),
+                             help="The most recent outcomes (default: the newest quarter of the held-out set).")
+
+
+def _print_comparison(data: dict) -> None:
+    out = console()
+    rows = []
+    for name, s in data["sets"].items():
+        for metric in ("capacity", "latency"):
+            a, b = s["champion"][metric]["median_abs_pct_error"], s["challenger"][metric]["median_abs_pct_error"]
+            rows.append((name.replace("_", "-"), metric, f"{s['challenger']['deployments']:,}", f"{a:.1f}%",
+                         f"{b:.1f}%", "worse" if metric in s["worse_metrics"] else "not worse"))
+    out.print(table(f"Champion {data['champion']} against challenger {data['challenger']} (median |error|)",
+                    ["set", "metric", "deployments", "champion", "challenger", "challenger is"], rows,
+                    right=["deployments", "champion", "challenger"]))
+    verdict = "may be promoted" if data["not_worse"] else "would not be promoted"
+    out.print(f"The challenger {verdict} (not worse on both sets, tolerance {data['tolerance_pct']:g} points).")
+
+
+@models.command("compare")
+@click.argument("champion", required=False)
+@click.argument("challenger", required=False)
+@logs_option
+@recent_option
+@project_option
+@cli_json
+def models_compare(champion: str | None, challenger: str | None, logs: str | None, recent: str | None,
+                   project_dir: str, as_json: bool) -> None:
+    """Score CHAMPION (default: the model in use) and CHALLENGER (default: the newest) on the
+    same held-out outcomes and on the most recent ones."""
+    from placement.catalog import load_catalog
+    from roost.models import compare_models
+
+    result = compare_models(champion, challenger, logs=logs, recent=recent, project_dir=Path(project_dir),
+                            catalog=load_catalog())
+    if as_json:
+        print_json(result.to_dict())
+        return
+    _print_comparison(result.to_dict())
+
+
+@models.command("promote")
+@click.argument("version")
+@click.option("--force", is_flag=True, help="Promote even if worse (needs --reason; recorded with who and why).")
+@click.option("--reason", help="Why (recorded in the registry's history).")
+@logs_option
+@recent_option
+@project_option
+@cli_json
+def models_promote(version: str, force: bool, reason: str | None, logs: str | None, recent: str | None,
+                   project_dir: str, as_json: bool) -> None:
+    """Make VERSION the model in use, if it is not worse than the champion on the held-out set
+    and the most recent outcomes (exit 1 when it is, and nothing changes)."""
+    from placement.catalog import load_catalog
+    from roost.models import promote
+
+    event, result = promote(version, logs=logs, recent=recent, project_dir=Path(project_dir),
+                            catalog=load_catalog(), force=force, reason=reason)
+    if as_json:
+        print_json(event)
+        return
+    _print_comparison(result.to_dict())
+    forced = " (forced)" if event["forced"] else ""
+    console().print(f"Promoted {event['version']}{forced}; previous champion {event['previous'] or 'none'} "
+                    f"(event {event['n']}; `roost models rollback` restores it)")
+
+
+@models.command("rollback")
+@cli_json
+def models_rollback(as_json: bool) -> None:
+    """Restore the champion the model in use replaced."""
+    from roost.models import rollback
+
+    event = rollback()
+    if as_json:
+        print_json(event)
+        return
+    console().print(f"Rolled back from {event['previous']} to {event['version'] or 'the default model'} "
+                    f"(event {event['n']})")
+
+
+@models.command("history")
+@cli_json
+def models_history(as_json: bool) -> None:
+    """Every challenger, promotion and rollback in the registry, oldest first."""
+    from placement.learned import registry
+    from roost.models import champion_version
+
+    root = models_dir()
+    events = registry.read_events(root)
+    if as_json:
+        print_json({"models_dir": str(root), "in_use": champion_version(root), "events": events})
+        return
+    out = console()
+    if not events:
+        out.print(f"No events in {root} yet.")
+        return
+    rows = [(e["n"], e["at"], e["type"], e.get("version") or "default", e.get("previous") or "",
+             e.get("by", ""), ("forced: " if e.get("forced") else "") + (e.get("reason") or "")) for e in events]
+    out.print(table(f"Registry history ({root}); in use: {champion_version(root) or 'none'}",
+                    ["#", "at", "event", "version", "previous", "by", "note"], rows, right=["#"]))
