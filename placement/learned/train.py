@@ -157,7 +157,7 @@ def _broadcast(feats: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]
 
 
 def prepare(log: pd.DataFrame, offerings: Sequence[Offering], spec: F.FeatureSpec, *, seed: int = 0,
-            latency_rows_per_deployment: int = 12) -> TrainingSet:
+            latency_rows_per_deployment: int = 12, min_rows: int = MIN_ROWS) -> TrainingSet:
     """Features of every log row that names a catalog offering, and each model's labels.
 
     Saturation labels are the median over a (profile, offering)'s windows (each window's
@@ -170,9 +170,9 @@ def prepare(log: pd.DataFrame, offerings: Sequence[Offering], spec: F.FeatureSpe
     if missing:
         raise InputError(f"deployment log: missing column(s) {', '.join(missing)}")
     joined = F.join_offerings(log.reset_index(drop=True), offerings)
-    if len(joined) < MIN_ROWS:
+    if len(joined) < min_rows:  # (one partition of a distributed history may be smaller: min_rows=1)
         raise InputError(f"deployment log: only {len(joined)} rows name a catalog offering "
-                         f"({joined.attrs['unmatched']} do not); training needs at least {MIN_ROWS}")
+                         f"({joined.attrs['unmatched']} do not); training needs at least {min_rows}")
     cols = F.log_columns(joined)
     n = len(joined)
     feats = _broadcast(F.derive(cols, spec), n)

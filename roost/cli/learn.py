@@ -18,8 +18,9 @@ def _pct(x: float | None) -> str:
 
 
 @click.command("train")
-@click.option("--history", "history", type=click.Path(dir_okay=False, exists=True),
-              help="Deployment log (.csv, .csv.gz, .parquet; schema v1). Default: the bundled history.")
+@click.option("--history", "history", type=click.Path(),
+              help="Deployment log (.csv, .csv.gz, .parquet; schema v1; with --dask-scheduler a directory of "
+                   "Parquet files, local or a URL the workers can read). Default: the bundled history.")
 @click.option("--seed", default=0, show_default=True, help="Seed for splits, bagging and LightGBM.")
 @click.option("--folds", default=3, show_default=True, help="Grouped cross-validation folds (0: skip).")
 @click.option("--latency-quantile", type=click.FloatRange(0.5, 0.95), default=None,
@@ -30,9 +31,12 @@ def _pct(x: float | None) -> str:
                    "less its held-out profiles); the model in use does not change (see `roost models compare`).")
 @click.option("--project", "project_dir", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Project whose ingested history a challenger trains on.")
+@click.option("--dask-scheduler", metavar="ADDRESS",
+              help="Train on a Dask cluster (e.g. tcp://10.0.0.5:8786) from partitioned Parquet (--history DIR); "
+                   "needs pip install 'roost[dask]'. See docs/feedback.md for when to switch.")
 @cli_json
 def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: float | None, challenger: bool,
-              project_dir: str, as_json: bool) -> None:
+              project_dir: str, dask_scheduler: str | None, as_json: bool) -> None:
     """Train the placement models and write a versioned, verified model directory.
 
     Scores are cross-validated by model profile: they are for models the training never saw.
@@ -44,6 +48,9 @@ def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: floa
         raise InputError("--folds must be 0 (skip cross-validation) or ≥ 2")
     chosen = {} if latency_quantile is None else {"latency_quantile": latency_quantile}
     config = TrainConfig(seed=seed, cv_folds=folds, **chosen)
+    if dask_scheduler:
+        _train_dask(history, dask_scheduler, config, challenger, as_json)
+        return
     if challenger:
         _train_challenger(history, Path(project_dir), config, as_json)
         return
@@ -58,6 +65,29 @@ def train_cmd(history: str | None, seed: int, folds: int, latency_quantile: floa
     verb = "Already trained" if result.reused else "Trained"
     out.print(f"{verb} model {result.bundle.version} → {result.path}")
     _print_metrics(manifest)
+
+
+def _train_dask(history: str | None, scheduler: str, config, challenger: bool, as_json: bool) -> None:
+    from placement.catalog import load_catalog
+    from placement.learned import registry
+    from roost.dask_training import train_dask
+
+    if not history:
+        raise InputError("--dask-scheduler needs --history: the partitioned Parquet the cluster reads")
+    if challenger:
+        raise InputError("--challenger trains on the project's ingested history on this machine; with "
+                         "--dask-scheduler, train with --history DIR and promote the result")
+    bundle = train_dask(history, scheduler, catalog=load_catalog(), config=config,
+                        on_progress=stage_printer("Training on Dask"))
+    path = registry.save(bundle, models_dir())
+    if as_json:
+        print_json({"version": bundle.version, "path": str(path), "engine": "dask",
+                    **{k: bundle.manifest[k] for k in ("created_at", "catalog_version", "training_data",
+                                                       "throughput_margin", "metrics")}})
+        return
+    console().print(f"Trained model {bundle.version} on the Dask cluster at {scheduler} → {path} "
+                    "(`roost models promote` puts it in use)")
+    _print_metrics(dict(bundle.manifest))
 
 
 def _train_challenger(history: str | None, project_dir: Path, config, as_json: bool) -> None:
