@@ -40,6 +40,7 @@ def ran(frame: pd.DataFrame, rows, deployment, *, stack="prod", version=1) -> pd
         out.loc[i, "accelerator"] = c.accelerator
         out.loc[i, "accelerator_count"] = c.accelerator_count if c.accelerator else 0.0
         out.loc[i, ["input_tokens", "output_tokens"]] = pd.NA  # an image model has none
+        out.loc[i, "cost_usd"] = 1.0  # priced for another instance before; any plausible bill will do
         out.loc[i, "stack"], out.loc[i, "plan_version"] = stack, version
     return out
 
