@@ -84,15 +84,19 @@ def _with_profile(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def label_table(frame: pd.DataFrame, model: str, offerings: Sequence[Offering], spec: F.FeatureSpec,
-                seed: int) -> pd.DataFrame:
-    """One partition's (features…, _y, _w) rows for ``model`` (whole profiles in, exact labels out)."""
+                seed: int, held_out: frozenset[int] = frozenset()) -> pd.DataFrame:
+    """One partition's (features…, _y, _w) rows for ``model`` (whole profiles in, exact labels out),
+    without the profiles in ``held_out`` (those early stopping was decided on)."""
     names = list(spec.names(T.FEATURE_GROUP[model]))
     empty = pd.DataFrame({**{n: pd.Series(dtype=float) for n in names}, "_y": pd.Series(dtype=float),
                           "_w": pd.Series(dtype=float)})
+    if held_out and len(frame):
+        frame = frame.loc[~frame[PROFILE].isin(held_out)]
     if not len(frame):
         return empty
     try:
-        data = T.prepare(frame.drop(columns=[PROFILE], errors="ignore"), offerings, spec, seed=seed, min_rows=1)
+        data = T.prepare(frame.drop(columns=[PROFILE], errors="ignore"), offerings, spec, seed=seed, min_rows=1,
+                         content_hash=False)
     except InputError:
         return empty  # no row of this partition names a catalog offering
     lab = data.labels[model]
@@ -101,14 +105,27 @@ def label_table(frame: pd.DataFrame, model: str, offerings: Sequence[Offering], 
     return table
 
 
+def held_out_profiles(data: T.TrainingSet, model: str, config: T.TrainConfig) -> frozenset[int]:
+    """Profile keys (as in the PROFILE column) that ``train._fit`` holds out of ``model``'s final
+    fit for early stopping on this data: the cluster fit leaves the same profiles out."""
+    lab = data.labels[model]
+    groups = data.groups[lab.rows]
+    held = T.holdout_mask(groups, config.validation_share, config.seed)
+    if not held.any() or held.all():
+        return frozenset()
+    keys = T.profile_keys(pd.DataFrame({c: data.raw[c] for c in T.PROFILE_KEY})).astype(np.int64)
+    key_of_group = pd.Series(keys).groupby(data.groups).first()
+    return frozenset(int(k) for k in key_of_group.loc[np.unique(groups[held])].to_numpy())
+
+
 def fit_on_cluster(client, ddf, model: str, offerings: Sequence[Offering], spec: F.FeatureSpec,
-                   config: T.TrainConfig, rounds: int) -> lgb.Booster:
+                   config: T.TrainConfig, rounds: int, held_out: frozenset[int] = frozenset()) -> lgb.Booster:
     """``model``'s booster fitted by LightGBM's Dask estimator over every partition's labels."""
     from lightgbm.dask import DaskLGBMRegressor
 
     names = list(spec.names(T.FEATURE_GROUP[model]))
     meta = label_table(pd.DataFrame(columns=ddf.columns), model, offerings, spec, config.seed)
-    table = ddf.map_partitions(label_table, model, offerings, spec, config.seed, meta=meta)
+    table = ddf.map_partitions(label_table, model, offerings, spec, config.seed, held_out, meta=meta)
     arr = table.to_dask_array(lengths=True)
     X, y, w = arr[:, :len(names)], arr[:, len(names)], arr[:, len(names) + 1]
     params = T.lgb_params(model, names, config)
@@ -176,7 +193,8 @@ def _train(client, ddf, history, catalog: Catalog, config: T.TrainConfig, say, c
     for model in (T.SATURATION, T.LATENCY, T.SUCCESS):
         rounds = local[model].best_iteration or local[model].current_iteration()
         say(f"training the {model} model on the cluster ({rounds} rounds)")
-        boosters[model] = fit_on_cluster(client, ddf, model, offerings, spec, config, rounds)
+        boosters[model] = fit_on_cluster(client, ddf, model, offerings, spec, config, rounds,
+                                         held_out_profiles(data, model, config))
     say("reading utilization at the SLO off the latency curves")
     boosters[T.SLO_UTILIZATION], metrics["slo_utilization_distillation"] = T.fit_slo_utilization(
         boosters, data, offerings, spec, config)

@@ -56,6 +56,8 @@ PSI_MODERATE, PSI_MAJOR = 0.1, 0.25
 # Used when a model was trained without cross-validation: typical errors on unseen profiles.
 FALLBACK_BASELINE = {"median_abs_pct_error": 30.0, "p90_abs_pct_error": 90.0, "median_log_ratio": 0.0}
 CATALOG_MONTH = re.compile(r"^(\d{4})\.(\d{2})")
+# Rows of whole profiles prediction error is measured on (about a thousand profiles: ample per group).
+MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,12 @@ def _finite(values: np.ndarray) -> np.ndarray:
 
 
 def _category(raw: Mapping[str, np.ndarray], name: str) -> np.ndarray:
-    values = pd.Series(raw[name]).astype(object).fillna("").astype(str)
-    return np.where(values == "", F.CPU_ONLY, values) if name == "accelerator" else values.to_numpy()
+    """Text labels of a categorical input (CPU-only offerings as "none"), computed once per distinct value."""
+    codes, uniques = pd.factorize(pd.Series(raw[name], dtype=object), use_na_sentinel=True)
+    labels = np.array([str(u) if str(u) else "" for u in uniques] + [""], dtype=object)
+    if name == "accelerator":
+        labels = np.where(labels == "", F.CPU_ONLY, labels)
+    return labels[codes]  # code -1 (missing) picks the trailing ""
 
 
 def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -400,15 +406,14 @@ def catalog_drift(log: pd.DataFrame, offerings: Sequence[Offering], catalog_vers
 
 def missing_offerings(log: pd.DataFrame, offerings: Sequence[Offering], limit: int = 10) -> tuple[np.ndarray, dict]:
     """(mask of rows whose offering the catalog lacks, their count and the first names)."""
-    keys = F.normalise_log_keys(log[list(F.OFFERING_KEY)])
-    names = (keys["cloud"].astype(str) + "/" + keys["region"].astype(str) + "/" + keys["instance_type"].astype(str)
-             + "/" + keys["accelerator"].astype(str) + "/" + keys["accelerator_count"].map("{:g}".format))
-    cat = F.offering_frame(offerings)
-    known = set(cat["cloud"] + "/" + cat["region"] + "/" + cat["instance_type"] + "/" + cat["accelerator"]
-                + "/" + cat["accelerator_count"].map("{:g}".format))
-    mask = ~names.isin(known).to_numpy()
-    distinct = list(dict.fromkeys(names[mask].tolist()))
-    return mask, {"rows": int(mask.sum()), "offerings": distinct[:limit], "distinct": len(distinct)}
+    key = list(F.OFFERING_KEY)
+    keys = F.normalise_log_keys(log[key])
+    known = F.offering_frame(offerings)[key].drop_duplicates().assign(_known=True)
+    mask = keys.merge(known, on=key, how="left", sort=False)["_known"].isna().to_numpy()
+    missing = keys.loc[mask].drop_duplicates()
+    names = ["/".join([str(r[0]), str(r[1]), str(r[2]), str(r[3]), f"{float(r[4]):g}"])
+             for r in missing.itertuples(index=False, name=None)]
+    return mask, {"rows": int(mask.sum()), "offerings": names[:limit], "distinct": len(names)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -424,6 +429,7 @@ class DriftReport:
     catalog_drift: Mapping
     findings: tuple[dict, ...]
     thresholds: Thresholds
+    sampled: bool = False      # prediction error and data drift read a sample of whole profiles
 
     @property
     def drift(self) -> bool:
@@ -432,16 +438,32 @@ class DriftReport:
     def to_dict(self) -> dict:
         return {"verdict": "drift" if self.drift else "no_drift", "model_version": self.model_version,
                 "rows": self.rows, "matched_rows": self.matched_rows, "profiles": self.profiles,
+                "sampled_whole_profiles": self.sampled,
                 "findings": list(self.findings), "prediction_error": dict(self.prediction_error),
                 "data_drift": dict(self.data_drift), "catalog_drift": dict(self.catalog_drift),
                 "thresholds": self.thresholds.to_dict()}
 
 
+def whole_profiles(log: pd.DataFrame, max_rows: int) -> np.ndarray:
+    """Mask of the rows of about ``max_rows / len(log)`` of the profiles, chosen by profile hash."""
+    every = int(np.ceil(len(log) / max_rows)) if max_rows else 1
+    if every <= 1:
+        return np.ones(len(log), dtype=bool)
+    return (T.profile_keys(log) % np.uint64(every)) == 0
+
+
 def detect(log: pd.DataFrame, bundle: ModelBundle, offerings: Sequence[Offering], catalog_version: str,
-           thresholds: Thresholds = Thresholds(), num_threads: int = 2) -> DriftReport:
-    """Every drift figure of ``bundle`` on new outcomes ``log`` (schema-v1 rows, already validated)."""
+           thresholds: Thresholds = Thresholds(), num_threads: int = 2, max_rows: int = MAX_ROWS) -> DriftReport:
+    """Every drift figure of ``bundle`` on new outcomes ``log`` (schema-v1 rows, already validated).
+
+    Prediction error and data drift read at most about ``max_rows`` rows: every window of a
+    sample of whole profiles (errors are judged per profile, so this keeps their meaning);
+    catalog drift reads every row.
+    """
     missing_mask, missing = missing_offerings(log, offerings)
-    data = T.prepare(log.loc[~missing_mask].reset_index(drop=True), offerings, bundle.spec)
+    sample = ~missing_mask & whole_profiles(log, max_rows)
+    # No content hash: nothing is trained here, and hashing every cell as text is the slowest step.
+    data = T.prepare(log.loc[sample].reset_index(drop=True), offerings, bundle.spec, content_hash=False)
     reference = bundle.manifest.get("feature_reference")
     findings: list[dict] = []
     prediction: dict = {}
@@ -453,5 +475,6 @@ def detect(log: pd.DataFrame, bundle: ModelBundle, offerings: Sequence[Offering]
     catalog, found = catalog_drift(log, offerings, catalog_version, reference, missing, thresholds)
     findings += found
     return DriftReport(model_version=bundle.version, rows=len(log), matched_rows=data.rows, profiles=data.profiles,
+                       sampled=int(sample.sum()) < int((~missing_mask).sum()),
                        prediction_error=prediction, data_drift=data_drift(data, reference), catalog_drift=catalog,
                        findings=tuple(findings), thresholds=thresholds)

@@ -157,7 +157,7 @@ def _broadcast(feats: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]
 
 
 def prepare(log: pd.DataFrame, offerings: Sequence[Offering], spec: F.FeatureSpec, *, seed: int = 0,
-            latency_rows_per_deployment: int = 12, min_rows: int = MIN_ROWS) -> TrainingSet:
+            latency_rows_per_deployment: int = 12, min_rows: int = MIN_ROWS, content_hash: bool = True) -> TrainingSet:
     """Features of every log row that names a catalog offering, and each model's labels.
 
     Saturation labels are the median over a (profile, offering)'s windows (each window's
@@ -209,7 +209,7 @@ def prepare(log: pd.DataFrame, offerings: Sequence[Offering], spec: F.FeatureSpe
     return TrainingSet(raw=cols, features=feats, groups=groups,
                        labels={SATURATION: sat, LATENCY: lat, SUCCESS: succ},
                        rows=n, profiles=int(groups.max()) + 1 if n else 0,
-                       unmatched=int(joined.attrs["unmatched"]), sha256=data_sha256(log))
+                       unmatched=int(joined.attrs["unmatched"]), sha256=data_sha256(log) if content_hash else "")
 
 
 def _world_versions(log: pd.DataFrame) -> list[str]:

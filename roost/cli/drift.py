@@ -52,8 +52,9 @@ def drift(ctx: click.Context, logs: str | None, project_dir: str, model: str | N
 def _print(report, source: str, linked: dict | None) -> None:
     out = console()
     verdict = "DRIFT" if report.drift else "no drift"
-    out.print(f"{verdict}: model {report.model_version} on {report.matched_rows:,} of {report.rows:,} outcomes "
-              f"({report.profiles} profiles) from {source}")
+    sample = " (a sample of whole profiles)" if report.sampled else ""
+    out.print(f"{verdict}: model {report.model_version} on {report.matched_rows:,} of {report.rows:,} outcomes"
+              f"{sample} ({report.profiles} profiles) from {source}")
     for finding in report.findings:
         out.print(f"  - {finding['message']}")
     rows = []

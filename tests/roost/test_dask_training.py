@@ -1,11 +1,11 @@
 """`roost train --dask-scheduler`: LightGBM's Dask estimators on a local cluster, small data.
 
 Stated tolerance: over every catalog candidate of held-out profiles, the median
-|ln(throughput_dask / throughput_single)| is at most 1.25 × the single-machine model's own
-seed-to-seed median (the same data trained with seed 1 against seed 0). The Dask path
-trains its final models on every row in shuffled order with the rounds early stopping chose
-on the client; the single machine holds a share of profiles out: they cannot be identical,
-and they should not differ more than retraining does.
+|ln(throughput_dask / throughput_single)| is at most 1.5 × the single-machine model's own
+seed-to-seed median (the same data trained with seed 1 against seed 0). The Dask path fits
+the same rows (less the same early-stopping profiles) with the same rounds, but in shuffled
+partition order through LightGBM's distributed learner: they cannot be identical; measured,
+the ratio was 0.88 and 1.11 in two runs on the loaded machine.
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_dask_training_matches_the_single_machine_model(cluster, partitioned, ca
     single = throughput(tiny_bundle, catalog, held_out_specs)
     gap = median_log_gap(throughput(loaded, catalog, held_out_specs), single)
     own = median_log_gap(throughput(reseeded, catalog, held_out_specs), single)
-    assert gap <= 1.25 * own, (gap, own)
+    assert gap <= 1.5 * own, (gap, own)
 
 
 def test_an_unreachable_scheduler_is_exit_3_and_changes_nothing(partitioned, tmp_path, monkeypatch):
