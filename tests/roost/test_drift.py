@@ -120,6 +120,7 @@ def test_outcomes_that_name_their_decision_are_compared_with_it(catalog, saved_m
         d.task, d.framework, d.params_millions, d.precision, c.cloud.value, c.region, c.instance_type,
         c.accelerator, c.accelerator_count, "prod", 1]
     frame.loc[rows, ["input_tokens", "output_tokens"]] = pd.NA
+    frame.loc[rows, "cost_usd"] = 1.0  # billed for another instance before; any plausible bill will do
     path = tmp_path / "linked.parquet"
     write_log(frame, path)
     result, report = drift(path, saved_model, "--store", str(tmp_path / "versions"))
