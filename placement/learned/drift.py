@@ -66,12 +66,13 @@ class Thresholds:
 
     error_factor: float = 1.5          # median or p90 |error| above factor × the model's own …
     error_margin_pct: float = 10.0     # … and above it by this many points
-    bias: float = 0.15                 # |median ln(observed / predicted)| capacity beyond the model's own
+    bias: float = 0.15                 # |median ln(observed / predicted)| capacity beyond the model's own …
+    group_bias: float = 0.25           # … overall, and for one accelerator, task or cloud
     latency_bias: float = 0.30         # the same for p95 latency (noisier: load swings within a window)
     z: float = 3.0                     # significance of an overall bias or failure-rate gap …
-    group_z: float = 3.5               # … and of one group's (many groups are tested at once)
+    group_z: float = 4.5               # … and of one group's (many groups are tested at once)
     failure_gap: float = 0.25          # observed − predicted failure share (OOMs come in whole configurations)
-    min_profiles: int = 8              # a group needs this many profiles …
+    min_profiles: int = 15             # a group needs this many profiles …
     min_deployments: int = 30          # … and deployments to be judged
     max_price_age_days: int = 365
     billed_ratio_change: float = 0.05  # |ln| change of billed / catalog price per cloud
@@ -234,8 +235,8 @@ def _stats(residual: np.ndarray, profile: np.ndarray, own: float, sd: float) -> 
             "bias_z": float(abs(bias) / se) if se > 0 else float("inf")}
 
 
-def _biased(stats: Mapping, t: Thresholds, z: float, metric: str) -> bool:
-    limit = t.latency_bias if metric == "latency" else t.bias
+def _biased(stats: Mapping, t: Thresholds, z: float, metric: str, group: bool = False) -> bool:
+    limit = t.latency_bias if metric == "latency" else t.group_bias if group else t.bias
     return (stats.get("profiles", 0) >= t.min_profiles and stats.get("deployments", 0) >= t.min_deployments
             and abs(stats["bias_log"]) > limit and stats["bias_z"] >= z)
 
@@ -261,7 +262,7 @@ def judge_errors(errors: Errors, t: Thresholds) -> tuple[dict, list[dict]]:
         for name in sorted(set(labels.tolist())):
             mask = labels == name
             stats = _stats(errors.residual[mask], errors.profile[mask], errors.own(group, name), sd)
-            stats["drift"] = _biased(stats, t, t.group_z, errors.metric)
+            stats["drift"] = _biased(stats, t, t.group_z, errors.metric, group=True)
             by[group][name] = stats
             if stats["drift"]:
                 findings.append(_bias_finding(errors.metric, group, name, stats))
