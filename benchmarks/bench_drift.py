@@ -52,9 +52,9 @@ def fleet_logs(catalog, rows: int, seed: int, profiles: int, fleet_seed: int, sh
     return simulate(rows, seed=seed, catalog=catalog, specs=sample_specs(profiles, seed=fleet_seed), world=world)
 
 
-def detection(catalog, bundle, seeds: int, rows: int, profiles: int) -> dict:
+def detection(catalog, bundle, seeds: int, rows: int, profiles: int, first: int = 1) -> dict:
     same, slow, findings, seconds = [], [], [], []
-    for seed in range(1, seeds + 1):
+    for seed in range(first, first + seeds):
         fleet = 1000 + seed  # a new fleet per seed: profiles the champion never saw
         fresh = fleet_logs(catalog, rows, seed, profiles, fleet)
         s, report = timed(lambda: detect(fresh, bundle, catalog.offerings, catalog.version))  # noqa: B023
@@ -65,7 +65,7 @@ def detection(catalog, bundle, seeds: int, rows: int, profiles: int) -> dict:
         slow_report = detect(fleet_logs(catalog, rows, seed + 500, profiles, fleet, SLOW), bundle, catalog.offerings,
                              catalog.version)
         slow.append(slow_report.drift)
-    return {"seeds": seeds, "rows_per_log": rows, "profiles_per_fleet": profiles,
+    return {"seeds": seeds, "first_seed": first, "rows_per_log": rows, "profiles_per_fleet": profiles,
             "false_alarm_rate": float(np.mean(same)), "detection_rate": float(np.mean(slow)),
             "goal_met": bool(np.mean(same) <= 0.05 and all(slow)), "false_alarms": findings,
             "median_detect_s": float(np.median(seconds))}
@@ -113,6 +113,7 @@ def speed(catalog, rows: int, model: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=1, help="Seeds (and fleets) first-seed … first-seed+seeds-1.")
     parser.add_argument("--rows", type=int, default=4000, help="Rows per fresh log.")
     parser.add_argument("--profiles", type=int, default=100, help="Model profiles per fleet.")
     parser.add_argument("--slow-rows", type=int, default=20_000)
@@ -136,7 +137,7 @@ def main() -> None:
         bundle = default_model(catalog_version=catalog.version)
     result: dict = {"champion": bundle.version}
     if not args.skip_detection:
-        result["detection"] = detection(catalog, bundle, args.seeds, args.rows, args.profiles)
+        result["detection"] = detection(catalog, bundle, args.seeds, args.rows, args.profiles, args.first_seed)
     if not args.skip_challenger:
         result["challenger"] = challenger(catalog, bundle, args.slow_rows, args.profiles,
                                           SMALL if args.small_config else TrainConfig())
