@@ -125,12 +125,14 @@ def mutated(draw: Callable, base: Any, max_mutations: int = 3) -> Any:
         parent, key = _parent(doc, path)
         kind = draw(st.sampled_from(["replace", "replace", "drop", "add", "scale"]))
         if kind == "replace":
-            parent[key] = draw(st.sampled_from(HOSTILE_SCALARS) | st.integers() | st.floats() | st.text(max_size=30))
+            # A copy: the pool's lists and dicts must not be edited by later mutations (or by roost).
+            parent[key] = copy.deepcopy(draw(st.sampled_from(HOSTILE_SCALARS) | st.integers() | st.floats()
+                                             | st.text(max_size=30)))
         elif kind == "drop":
             del parent[key]
         elif kind == "add" and isinstance(parent, dict):
             parent[draw(st.sampled_from(["surprise", "precison", "replica", str(key) + "s"]))] = \
-                draw(st.sampled_from(HOSTILE_SCALARS))
+                copy.deepcopy(draw(st.sampled_from(HOSTILE_SCALARS)))
         elif kind == "scale" and isinstance(parent[key], (int, float)) and not isinstance(parent[key], bool):
             parent[key] = parent[key] * draw(st.sampled_from([-1, 0, 1000, 10**12, 0.5]))
     return doc
