@@ -285,6 +285,11 @@ def _parse(raw: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
             numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
     bad = numbers.isna().to_numpy() & ~empty
     if dtype in ("int64", "Int64"):
+        # Beyond 2**53 a float is no exact whole number, and inf or 1e30 cannot be an int64 at all.
+        huge = (numbers.abs() > 2**53).to_numpy(dtype=bool)
+        if huge.any():
+            bad = bad | huge
+            numbers = numbers.where(~huge)
         whole = numbers.isna() | (numbers == np.floor(numbers))
         if whole.all() and not numbers.isna().any() and dtype == "int64":
             return numbers.astype("int64"), bad

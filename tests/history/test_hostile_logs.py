@@ -124,3 +124,14 @@ def test_a_catalog_with_non_finite_prices_is_refused(tmp_path, price):
     path.write_text(json.dumps(bundled).replace(f'"{price}"', price))
     out = refused(roost("catalog", "show", "--catalog", str(path)), "offerings[0]", "finite")
     assert "inf" not in out.lower().replace("infinity", "")
+
+
+@pytest.mark.parametrize("value", ["1e30", "inf", "-1e300"])
+def test_a_whole_number_column_beyond_int64_is_a_row_error(tmp_path, rows, value):
+    # Found by benchmarks/fuzz_campaign.py: the cast to int64 raised (exit 70).
+    frame = rows.copy()
+    frame["replicas"] = frame["replicas"].astype(object)
+    frame.loc[1, "replicas"] = value
+    path = tmp_path / "log.csv"
+    frame.astype(str).to_csv(path, index=False)
+    refused(roost("history", "validate", str(path)), "row 3: replicas")
