@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from placement.types import HOURS_PER_MONTH
+
 PROFILE_KEY = ("task", "framework", "params_millions", "precision", "memory_gib", "input_tokens",
                "output_tokens", "slo_p95_latency_ms")
 
@@ -25,7 +27,7 @@ def summarize(frame: pd.DataFrame) -> dict:
     serving = frame["outcome"].isin(["ok", "slo_violation", "interrupted"])
     gpu_util = pd.to_numeric(frame.loc[serving, "gpu_utilization"], errors="coerce").dropna()
     spot = frame["purchase"] == "spot"
-    instance_months = (frame.loc[spot, "replicas"] * frame.loc[spot, "hours"]).sum() / 730.0
+    instance_months = (frame.loc[spot, "replicas"] * frame.loc[spot, "hours"]).sum() / HOURS_PER_MONTH
     return {
         "rows": n,
         "profiles": int(len(profiles)),

@@ -10,7 +10,7 @@ from placement.baseline import HeuristicPredictor, service_time_ms
 from placement.errors import InfeasibleError
 from placement.fleet import parse_fleet_text
 from placement.optimizer import place, recommend
-from placement.types import Cloud, Purchase
+from placement.types import HOURS_PER_MONTH, Cloud, Purchase
 
 
 def spec(**fields):
@@ -143,7 +143,7 @@ def test_cost_summary_groups_by_team_and_cloud_and_counts_spot_savings(catalog, 
     assert sum(summary.by_cloud.values()) == pytest.approx(summary.monthly_cost_usd)
     spot = [d for d in plan.deployments if d.choice.purchase is Purchase.SPOT]
     assert spot, "the example fleet lets some models run on spot"
-    expected = sum((d.choice.on_demand_hourly_cost_usd - d.choice.hourly_cost_usd) * 730 for d in spot)
+    expected = sum((d.choice.on_demand_hourly_cost_usd - d.choice.hourly_cost_usd) * HOURS_PER_MONTH for d in spot)
     assert summary.spot_savings_monthly_usd == pytest.approx(expected)
     assert summary.spot_savings_monthly_usd > 0
 

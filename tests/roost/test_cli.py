@@ -6,6 +6,7 @@ import json
 import yaml
 from click.testing import CliRunner
 
+from placement.types import HOURS_PER_MONTH
 from roost.cli import main
 
 CORE_FIELDS = {"cloud", "region", "instance_type", "accelerator", "accelerator_count", "purchase", "replicas",
@@ -28,8 +29,8 @@ def test_recommend_json_contract(project_root):
         assert CORE_FIELDS | {"model", "alternatives", "explanation"} <= set(p)
         assert p["purchase"] in ("on_demand", "spot")
         assert (p["accelerator"] is None) == (p["accelerator_count"] == 0)
-        assert p["monthly_cost_usd"] == round(p["hourly_cost_usd"] * 730, 2) or \
-            abs(p["monthly_cost_usd"] - p["hourly_cost_usd"] * 730) < 0.1
+        assert p["monthly_cost_usd"] == round(p["hourly_cost_usd"] * HOURS_PER_MONTH, 2) or \
+            abs(p["monthly_cost_usd"] - p["hourly_cost_usd"] * HOURS_PER_MONTH) < 0.1
         for alt in p["alternatives"]:
             assert CORE_FIELDS <= set(alt)
         assert p["explanation"] and all(isinstance(line, str) for line in p["explanation"])

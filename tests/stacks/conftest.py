@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from placement.plan import Deployment, DeploymentPlan
-from placement.types import Choice, Cloud, Purchase, SpotPolicy
+from placement.types import HOURS_PER_MONTH, Choice, Cloud, Purchase, SpotPolicy
 
 from testdata import HF_TOKEN, SSH_KEY
 
@@ -19,11 +19,11 @@ def make_deployment(name: str = "model-a", *, cloud: Cloud = Cloud.AWS, region: 
                     max_replicas: int = 4, on_demand_base: int = 0, rps: float = 100.0, team: str | None = "ml",
                     image: str = "ghcr.io/acme/model:1.0", env: tuple[tuple[str, str], ...] = (),
                     secrets: tuple[str, ...] = (), memory_gib: float = 4.0, port: int = 8080,
-                    monthly_cost_usd: float = 730.0) -> Deployment:
+                    monthly_cost_usd: float = HOURS_PER_MONTH) -> Deployment:
     choice = Choice(cloud=cloud, region=region, instance_type=instance_type, accelerator=accelerator,
                     accelerator_count=accelerator_count, purchase=purchase, replicas=replicas,
                     min_replicas=min_replicas, max_replicas=max_replicas, predicted_rps_per_replica=rps,
-                    predicted_p95_latency_ms=50.0, hourly_cost_usd=monthly_cost_usd / 730.0,
+                    predicted_p95_latency_ms=50.0, hourly_cost_usd=monthly_cost_usd / HOURS_PER_MONTH,
                     on_demand_base=on_demand_base, guest_accelerator=guest_accelerator)
     return Deployment(name=name, team=team, task="text-classification", framework="pytorch", image=image,
                       port=port, health_path="/health", env=env, secrets=secrets, spot_policy=spot_policy,
