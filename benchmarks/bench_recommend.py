@@ -22,6 +22,7 @@ import numpy as np
 from history.population import sample_specs
 from placement.baseline import HeuristicPredictor
 from placement.catalog import load_catalog
+from placement.learned.explain import LearnedExplainer
 from placement.optimizer import recommend_all
 from placement.types import Fleet
 from roost.training import learned_predictor
@@ -69,7 +70,7 @@ def main() -> None:
     # its first model; the timed runs then measure steady-state per-profile cost.
     recommend_all(Fleet(models=fleet.models[:1]), catalog, predictor)
     learned_s, (rec, failures) = timed(lambda: recommend_all(fleet, catalog, predictor,
-                                                                   explain_batch=predictor.explain_all))
+                                                                   explain_batch=LearnedExplainer(predictor).explain_all))
     no_explain_s, _ = timed(lambda: recommend_all(fleet, catalog, predictor))
     baseline_s, _ = timed(lambda: recommend_all(fleet, catalog, HeuristicPredictor()))
 

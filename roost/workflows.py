@@ -70,12 +70,22 @@ def recommend_fleet(fleet_path: str | Path, catalog: Catalog, predictor: Predict
     from placement.optimizer import recommend_all
 
     fleet = load_checked_fleet(fleet_path, catalog)
+    explainer = _explainer(predictor) if explain else None
     rec, failures = recommend_all(fleet, catalog, predictor, on_progress=on_progress,
-                                  explain=getattr(predictor, "explain", None) if explain else None,
-                                  explain_batch=getattr(predictor, "explain_all", None) if explain else None)
+                                  explain=explainer.explain if explainer else None,
+                                  explain_batch=explainer.explain_all if explainer else None)
     if failures:
         raise InfeasibleFleet(failures)
     return RecommendResult(fleet=fleet, recommendation=rec)
+
+
+def _explainer(predictor: Predictor):
+    """The learned models' feature attributions; None lets the optimizer summarize instead."""
+    if getattr(predictor, "bundle", None) is None:  # not a LearnedPredictor (imported only when one is)
+        return None
+    from placement.learned.explain import LearnedExplainer
+
+    return LearnedExplainer(predictor)  # type: ignore[arg-type]
 
 
 class InfeasibleFleet(InputError):

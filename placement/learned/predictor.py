@@ -22,7 +22,6 @@ profile, whatever the number of candidates.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -30,12 +29,10 @@ import numpy as np
 
 from placement import features as F
 from placement.candidates import CatalogOfferings
-from placement.learned import explain as X
 from placement.learned.curve import CURVE_COLUMNS, MAX_UTILIZATION, MIN_SERVING_UTILIZATION, latency_anchor
 from placement.learned.registry import ModelBundle
-from placement.optimizer import Scored, sizing_line
 from placement.predictor import Prediction
-from placement.types import ModelProfile, ModelSpec, Offering, Purchase
+from placement.types import ModelProfile, Offering, Purchase
 
 MODELS = ("saturation", "slo_utilization", "latency", "success")
 # Shares of the planned utilization tried, in order, when the latency model puts p95 over the SLO.
@@ -132,11 +129,11 @@ class LearnedPredictor:
         self.throughput_margin: float = bundle.throughput_margin
         self.throughput_margins_by_task: dict[str, float] = bundle.throughput_margins_by_task
         self.num_threads = num_threads
-        self._names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
+        self.feature_names = {m: list(bundle.spec.names(bundle.feature_groups[m])) for m in MODELS}
         # What ``_p95`` reads besides the utilization it is given.
-        self._latency_inputs = [n for n in dict.fromkeys([*self._names["latency"], *CURVE_COLUMNS])
+        self._latency_inputs = [n for n in dict.fromkeys([*self.feature_names["latency"], *CURVE_COLUMNS])
                                 if n != "utilization"]
-        self._latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
+        self.latency_quantile = float(bundle.manifest.get("params", {}).get("latency_quantile", 0.5))
         self._table = _OfferingTable(bundle.spec)
         self._purchase_columns: dict[int, tuple[tuple[Purchase, ...], np.ndarray]] = {}
         # Purchase options as the success model's codes (the same lists `features.encode` reads).
@@ -163,7 +160,7 @@ class LearnedPredictor:
         return _rows(F.derive(cols, self.bundle.spec, offering), int(sizes.sum())), sizes, gathered
 
     def _raw(self, model: str, feats: dict[str, np.ndarray]) -> np.ndarray:
-        return self.bundle.boosters[model].predict(F.matrix(feats, self._names[model]), raw_score=True,
+        return self.bundle.boosters[model].predict(F.matrix(feats, self.feature_names[model]), raw_score=True,
                                                    num_threads=self.num_threads)
 
     def throughput_margin_for(self, profile: ModelProfile) -> float:
@@ -248,7 +245,7 @@ class LearnedPredictor:
                         purchases: Sequence[Purchase], log_replicas: np.ndarray) -> np.ndarray:
         """The success model's inputs: hardware columns gathered per candidate, then the columns
         that differ by region, purchase option and planned replicas."""
-        names = self._names["success"]
+        names = self.feature_names["success"]
         X = F.matrix(hw, names, missing_ok=True)[inverse]
         for j, name in enumerate(names):
             if name in _PER_OFFERING:
@@ -281,8 +278,8 @@ class LearnedPredictor:
         return [Prediction(rps_per_replica=float(r), p95_latency_ms=float(p), success_probability=float(s))
                 for r, p, s in zip(rps, p95, success, strict=True)]
 
-    # -- explanation --------------------------------------------------------------------------
-    def _explained_rows(self, items: Sequence[tuple[ModelProfile, Offering, Purchase]], models: Sequence[str],
+    # -- what explanations read ---------------------------------------------------------------
+    def explained_rows(self, items: Sequence[tuple[ModelProfile, Offering, Purchase]], models: Sequence[str],
                         ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Each model's input row for each (profile, offering, purchase), as prediction built it
         (one matrix per model, a row per item), and the roofline saturation the saturation model
@@ -309,66 +306,8 @@ class LearnedPredictor:
             if model == "success":
                 rows[model] = self._success_matrix(hw, np.arange(n), pos, [p for _, _, p in items], replicas)
             else:
-                rows[model] = F.matrix(feats, self._names[model])
+                rows[model] = F.matrix(feats, self.feature_names[model])
         return rows, hw["saturation_anchor_rps"]
-
-    def breakdowns(self, profile: ModelProfile, offering: Offering, purchase: Purchase,
-                   models: Sequence[str] = MODELS) -> tuple[dict[str, X.Breakdown], float]:
-        """Exact per-feature breakdowns of each model's raw prediction for one candidate, and the
-        roofline saturation the saturation model corrects."""
-        rows, roofline = self._explained_rows([(profile, offering, purchase)], models)
-        return ({model: X.breakdown(self.bundle.boosters[model], row[0], self._names[model], self.bundle.spec)
-                 for model, row in rows.items()}, float(roofline[0]))
-
-    def explain(self, spec: ModelSpec, best: Scored, feasible: Sequence[Scored]) -> tuple[str, ...]:
-        """Explanation lines: why this throughput, latency and risk; then sizing and cost."""
-        return self.explain_all([(spec, best, feasible)])[0]
-
-    def explain_all(self, items: Sequence[tuple[ModelSpec, Scored, Sequence[Scored]]]) -> list[tuple[str, ...]]:
-        """``explain`` for many placements, with one TreeSHAP call per model for all of them."""
-        if not items:
-            return []
-        # The latency model's attribution is not shown: TreeSHAP costs ~1 ms per model and row.
-        models = ("saturation", "slo_utilization", "success")
-        rows, rooflines = self._explained_rows(
-            [(spec.profile, best.candidate.offering, best.candidate.purchase) for spec, best, _ in items], models)
-        parts = {m: X.breakdowns(self.bundle.boosters[m], rows[m], self._names[m], self.bundle.spec,
-                                 num_threads=self.num_threads) for m in models}
-        return [self._lines(spec, best, feasible, {m: parts[m][i] for m in models}, float(rooflines[i]))
-                for i, (spec, best, feasible) in enumerate(items)]
-
-    def _lines(self, spec: ModelSpec, best: Scored, feasible: Sequence[Scored], parts: dict[str, X.Breakdown],
-               roofline: float) -> tuple[str, ...]:
-        c = best.choice
-        assert c is not None
-        o = best.candidate.offering
-        sat = parts["saturation"]
-        util = parts["slo_utilization"]
-        saturation = roofline * math.exp(sat.raw)
-        rps = best.prediction.rps_per_replica
-        task = spec.profile.task.value
-        margin_source = (f"the margin calibrated for {task} models" if task in self.throughput_margins_by_task
-                         else "the fleet-wide margin")
-        lines = [
-            f"throughput: {rps:,.2f} rps per replica at p95 ≤ {spec.slo_p95_latency_ms:g} ms on {o.display_type} = "
-            f"saturation {saturation:,.3g} rps × {rps / saturation:.0%} utilization; sized at "
-            f"{self.throughput_margin_for(spec.profile):.0%} of it ({c.predicted_rps_per_replica:,.2f} rps, "
-            f"{margin_source})",
-            f"  saturation is {math.exp(sat.raw):.3g}× the roofline estimate of {roofline:,.3g} rps "
-            f"(a typical training deployment: {math.exp(sat.base):.3g}×)"
-            + (f", because {'; '.join(X.throughput_lines(sat))}" if X.throughput_lines(sat) else ""),
-            f"  the SLO allows {min(util.raw, 0.95):.0%} utilization (typical: {util.base:.0%})"
-            + (f", because {'; '.join(X.utilization_lines(util))}" if X.utilization_lines(util) else ""),
-        ]
-        lines.append(f"latency: predicted p95 {c.predicted_p95_latency_ms:,.0f} ms at the planned load "
-                     f"(SLO {spec.slo_p95_latency_ms:g} ms; the model's {self._latency_quantile:.0%} quantile)")
-        risk = X.success_lines(parts["success"])
-        lines.append(f"risk: {best.prediction.success_probability:.1%} predicted to come up and serve (no OOM, "
-                     f"capacity shortage or crash loop)" + (f"; {'; '.join(risk)}" if risk else ""))
-        lines.append(sizing_line(spec, c))
-        lines.append(f"cost: cheapest of {len(feasible)} feasible candidates at ${c.monthly_cost_usd:,.0f}/month "
-                     f"({c.purchase.value.replace('_', '-')}, spot policy: {spec.spot.value})")
-        return tuple(lines)
 
 
 def _replicas_estimate(peak_rps: float | np.ndarray, rps: np.ndarray, margin: float | np.ndarray) -> np.ndarray:

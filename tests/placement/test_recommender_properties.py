@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from placement.candidates import fits_memory
 from placement.errors import InfeasibleError
+from placement.learned.explain import LearnedExplainer
 from placement.optimizer import MIN_SUCCESS_PROBABILITY, place
 from placement.types import AcceleratorPolicy, Cloud, Load, ModelSpec, Precision, Purchase, SpotPolicy, Task
 from placement.workload import derived_memory_gib
@@ -47,7 +48,7 @@ def specs(draw) -> ModelSpec:
 @given(spec=specs())
 def test_hard_constraints_hold(catalog, learned, spec):
     try:
-        placement = place(spec, catalog, learned, explain=learned.explain)
+        placement = place(spec, catalog, learned, explain=LearnedExplainer(learned).explain)
     except InfeasibleError as exc:
         assert exc.reason  # says why, in words
         return
@@ -74,4 +75,4 @@ def test_hard_constraints_hold(catalog, learned, spec):
         assert choice.predicted_p95_latency_ms <= spec.slo_p95_latency_ms
         assert choice.success_probability >= MIN_SUCCESS_PROBABILITY
     # Deterministic: the same inputs give the same decision.
-    assert place(spec, catalog, learned, explain=learned.explain) == placement
+    assert place(spec, catalog, learned, explain=LearnedExplainer(learned).explain) == placement

@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from placement.learned.explain import LearnedExplainer
 from placement.learned.predictor import MODELS
 from placement.optimizer import place
 
@@ -13,7 +14,7 @@ def test_contributions_sum_to_the_prediction(catalog, learned, held_out_specs):
     checked = 0
     for spec in held_out_specs[:6]:
         for offering in list(catalog.offerings)[::97]:
-            parts, roofline = learned.breakdowns(spec.profile, offering, _purchase(offering))
+            parts, roofline = LearnedExplainer(learned).breakdowns(spec.profile, offering, _purchase(offering))
             assert set(parts) == set(MODELS)
             for name, b in parts.items():
                 # The raw score computed independently of the contributions.
@@ -29,7 +30,7 @@ def test_contributions_sum_to_the_prediction(catalog, learned, held_out_specs):
 def test_breakdown_matches_what_the_predictor_returns(catalog, learned, held_out_specs):
     spec = held_out_specs[0]
     offering = next(o for o in catalog.offerings if o.accelerator == "L4")
-    parts, roofline = learned.breakdowns(spec.profile, offering, _purchase(offering))
+    parts, roofline = LearnedExplainer(learned).breakdowns(spec.profile, offering, _purchase(offering))
     rps, _, success = learned.predict_arrays(spec.profile, [offering], [_purchase(offering)])
     saturation = roofline * math.exp(parts["saturation"].raw)
     utilization = min(max(parts["slo_utilization"].raw, 0.0), 0.95)
@@ -41,7 +42,7 @@ def test_breakdown_matches_what_the_predictor_returns(catalog, learned, held_out
 def test_placement_explains_in_plain_words(catalog, learned, held_out_specs):
     for spec in held_out_specs:
         try:
-            p = place(spec, catalog, learned, explain=learned.explain)
+            p = place(spec, catalog, learned, explain=LearnedExplainer(learned).explain)
         except Exception:  # an infeasible spec has nothing to explain
             continue
         text = "\n".join(p.explanation)
@@ -65,8 +66,20 @@ def test_batched_explanations_equal_one_by_one(catalog, learned, held_out_specs)
     from placement.types import Fleet
 
     fleet = Fleet(models=tuple(held_out_specs[:8]))
-    one_by_one, _ = recommend_all(fleet, catalog, learned, explain=learned.explain)
-    batched, _ = recommend_all(fleet, catalog, learned, explain_batch=learned.explain_all)
+    one_by_one, _ = recommend_all(fleet, catalog, learned, explain=LearnedExplainer(learned).explain)
+    batched, _ = recommend_all(fleet, catalog, learned, explain_batch=LearnedExplainer(learned).explain_all)
     assert len(batched.placements) >= 4
     assert batched == one_by_one
     assert all(p.explanation[0].startswith("throughput: ") for p in batched.placements)
+
+
+def test_the_predictor_knows_nothing_of_placements_or_explanations():
+    import ast
+    import inspect
+
+    import placement.learned.predictor as predictor
+
+    tree = ast.parse(inspect.getsource(predictor))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not imported & {"placement.optimizer", "placement.learned.explain"}
