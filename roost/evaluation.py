@@ -35,7 +35,7 @@ from placement.candidates import enumerate_candidates
 from placement.catalog import Catalog
 from placement.errors import InfeasibleError, InputError
 from placement.learned.evaluate import Outcome, Summary, summarize
-from placement.learned.train import profile_keys
+from placement.learned.identity import profile_keys
 from placement.optimizer import choose_all
 from placement.predictor import Prediction, Predictor
 from placement.sizing import size_choice
@@ -266,7 +266,7 @@ def run_evaluation(*, n_profiles: int = DEFAULT_PROFILES, seed: int = DEFAULT_SE
                    on_progress: Callable[[int, int], None] | None = None) -> EvaluationResult:
     """`roost evaluate`: the learned model (default or ``model_dir``) against the baselines."""
     from placement.catalog import load_catalog
-    from placement.learned.train import data_sha256
+    from placement.learned.identity import data_sha256
     from roost.training import learned_predictor, training_history
 
     catalog = load_catalog()

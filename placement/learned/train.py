@@ -43,8 +43,6 @@ fixed thread count and seeds derived from ``seed``.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -57,13 +55,13 @@ import pandas as pd
 from placement import features as F
 from placement.errors import InputError
 from placement.learned.curve import CURVE_COLUMNS, MAX_LABEL_UTILIZATION, latency_anchor, utilization_at_slo
+from placement.learned.identity import data_sha256, profile_groups
 from placement.learned.registry import ModelBundle, version_id
 from placement.types import Offering
 
 SATURATION, LATENCY, SLO_UTILIZATION, SUCCESS = "saturation", "latency", "slo_utilization", "success"
 FEATURE_GROUP = {SATURATION: "performance", LATENCY: "latency", SLO_UTILIZATION: "performance", SUCCESS: "risk"}
 NOT_SERVING = ("oom", "capacity_unavailable", "crash_loop")
-PROFILE_KEY = ("task", "framework", "params_millions", "precision", "memory_gib", "input_tokens", "output_tokens")
 REQUIRED_COLUMNS = (*F.PROFILE_COLUMNS, *F.OFFERING_KEY, "purchase", "replicas", "offered_rps",
                     "achieved_rps_per_replica", "p95_latency_ms", "gpu_utilization", "cpu_utilization", "outcome")
 MIN_LABEL_UTILIZATION = 0.01
@@ -128,15 +126,6 @@ class TrainingSet:
     profiles: int
     unmatched: int
     sha256: str
-
-
-def data_sha256(log: pd.DataFrame) -> str:
-    """Content hash of a log (column names and values as text): same rows, same hash."""
-    cols = [c for c in log.columns]
-    digest = hashlib.sha256(json.dumps(cols).encode())
-    hashed = pd.util.hash_pandas_object(log[cols].astype(str), index=False).to_numpy()
-    digest.update(hashed.tobytes())
-    return digest.hexdigest()
 
 
 def _aggregate(key: np.ndarray, values: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,28 +205,6 @@ def _world_versions(log: pd.DataFrame) -> list[str]:
     if "world_version" not in log.columns:
         return []
     return sorted(str(v) for v in log["world_version"].dropna().unique() if str(v))
-
-
-def profile_keys(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit key per row identifying its model profile, independent of column dtypes."""
-    norm = pd.DataFrame({
-        "task": frame["task"].astype(str).to_numpy(),
-        "framework": frame["framework"].astype(str).to_numpy(),
-        "params_millions": np.round(pd.to_numeric(frame["params_millions"], errors="coerce").to_numpy(float), 6),
-        "precision": frame["precision"].astype(str).to_numpy(),
-        "memory_gib": np.round(pd.to_numeric(frame["memory_gib"], errors="coerce").to_numpy(float), 6),
-        "input_tokens": pd.to_numeric(frame["input_tokens"], errors="coerce").fillna(-1).to_numpy(float),
-        "output_tokens": pd.to_numeric(frame["output_tokens"], errors="coerce").fillna(-1).to_numpy(float),
-        # How much work a request is: profiles that differ only in image size or steps differ.
-        **{name: np.nan_to_num(values, nan=-1.0) for name, values in F.work_columns(frame).items()},
-    })
-    return pd.util.hash_pandas_object(norm, index=False).to_numpy()
-
-
-def profile_groups(frame: pd.DataFrame) -> np.ndarray:
-    """Dense id of each row's model profile (the unit that must never straddle a split)."""
-    codes, _ = pd.factorize(profile_keys(frame), sort=True)
-    return codes.astype(np.int64)
 
 
 def grouped_folds(groups: np.ndarray, folds: int, seed: int) -> np.ndarray:
