@@ -24,6 +24,8 @@ MAX_UTILIZATION = float(UTILIZATION_GRID[-1])
 # breaks it), and the latency model is least sure there: such hardware is treated as unable.
 MIN_SERVING_UTILIZATION = 0.1
 MAX_LABEL_UTILIZATION = 0.97
+# Rows of ``utilization_at_slo`` read at once (× the grid's 12 points).
+CHUNK_ROWS = 8192
 
 
 LN20 = math.log(20.0)  # p95 of an exponential: the tail of one service time, and of one wait
@@ -89,10 +91,22 @@ def utilization_at_slo(latency: lgb.Booster, matrix: np.ndarray, utilization_col
 
     The last grid point before p95 first exceeds the SLO, refined by interpolating ln p95
     to the next point and checked (interpolation can overshoot where the curve bends).
+    Rows are read in chunks: the grid repeats each row once per grid point, which for the
+    ~80,000 rows training reads would otherwise hold a gigabyte at once. Every row's answer
+    is its own, so chunking changes no figure.
     """
+    n = len(matrix)
+    slo = np.broadcast_to(np.asarray(slo_ms, dtype=float), (n,))
+    full = {name: np.broadcast_to(np.asarray(curve[name], dtype=float), (n,)) for name in CURVE_COLUMNS}
+    parts = [_utilization_at_slo(latency, matrix[i:i + CHUNK_ROWS], utilization_column,
+                                 {name: v[i:i + CHUNK_ROWS] for name, v in full.items()}, slo[i:i + CHUNK_ROWS],
+                                 num_threads) for i in range(0, n, CHUNK_ROWS)]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _utilization_at_slo(latency: lgb.Booster, matrix: np.ndarray, utilization_column: int,
+                        curve: Mapping[str, np.ndarray], slo_ms: np.ndarray, num_threads: int) -> np.ndarray:
     n, k = len(matrix), len(UTILIZATION_GRID)
-    if n == 0:
-        return np.zeros(0)
     grid = np.repeat(matrix, k, axis=0)
     grid_curve = {name: np.repeat(np.broadcast_to(curve[name], (n,)), k) for name in CURVE_COLUMNS}
     p95 = p95_at(latency, grid, utilization_column, grid_curve, np.tile(UTILIZATION_GRID, n),
