@@ -28,8 +28,8 @@ def predictor_for(kind: str = DEFAULT_PREDICTOR, *, model_dir: str | Path | None
                   catalog_version: str | None = None, on_stage: Callable[[str], None] | None = None) -> Predictor:
     """The predictor named on the command line.
 
-    ``learned``: the LightGBM models of ``model_dir``, or the cached default model (trained
-    from the default history on first use; ``on_stage`` hears the training stages).
+    ``learned``: the LightGBM models of ``model_dir``, or the default model (shipped with
+    roost, or the one `roost train` made; ``on_stage`` hears it being loaded).
     ``baseline``: the physics heuristic.
     """
     if kind == "baseline":

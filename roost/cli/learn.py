@@ -161,7 +161,8 @@ def models_list(as_json: bool) -> None:
         return
     out = console()
     if not items:
-        out.print(f"No models in {root}. `roost train` trains one; `roost recommend` trains the default on first use.")
+        out.print(f"No models in {root}. `roost train` trains one; until then the default is the shipped model "
+                  "(`roost models show`).")
         return
     out.print(table(f"Models in {root}", ["version", "default", "created", "catalog", "rows", "history"],
                     [(i["version"], "*" if i["default"] else "", i["created_at"] or "-", i["catalog_version"] or "-",
@@ -184,13 +185,13 @@ def _default_version(pointer: Path) -> str | None:
 def models_show(version: str | None, as_json: bool) -> None:
     """Verify one model (default: the default model) and show its manifest and scores."""
     from placement.learned import registry
-    from roost.training import DEFAULT_POINTER
+    from roost.training import default_model_path
 
     root = models_dir()
-    version = version or _default_version(root / DEFAULT_POINTER)
-    if not version:
-        raise InputError(f"no default model in {root} yet; name a version (see `roost models list`)")
-    path = Path(version) if Path(version).is_dir() else root / version
+    if version is None:
+        path = default_model_path(root=root)
+    else:
+        path = Path(version) if Path(version).is_dir() else root / version
     if not path.is_dir():
         known = [e.version for e in registry.list_models(root)]
         raise InputError(f"no model {version!r} in {root}{registry_hint(version, known)}")

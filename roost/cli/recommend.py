@@ -24,9 +24,9 @@ def recommend(fleet: str, as_json: bool, catalog_path: str | None, discounts: tu
     catalog = load_catalog_from(catalog_path, discounts)
     if model_dir and predictor_kind != "learned":
         raise click.BadParameter("--model-dir applies to --predictor learned", param_hint="--model-dir")
-    load_checked_fleet(fleet, catalog)  # a bad fleet fails now, before any model is loaded or trained
+    load_checked_fleet(fleet, catalog)  # a bad fleet fails now, before any model is loaded
     predictor = predictor_for(predictor_kind, model_dir=model_dir, catalog_version=catalog.version,
-                              on_stage=stage_printer("Training"))
+                              on_stage=stage_printer("Model"))
     for warning in predictor_warnings(predictor):
         click.echo(f"Warning: {warning}", err=True)
     result = recommend_fleet(fleet, catalog, predictor, explain=explain)

@@ -162,7 +162,7 @@ def plan(ctx: click.Context, fleet: str, stack: str, project_dir: str | None, st
     target = _target(ctx, stack, project_dir, store_url, lock_timeout)
     catalog = load_catalog_from(catalog_path, discounts)
     load_checked_fleet(fleet, catalog)  # a bad fleet fails now, before any model is loaded or trained
-    predictor = predictor_for(predictor_kind, catalog_version=catalog.version, on_stage=stage_printer("Training"))
+    predictor = predictor_for(predictor_kind, catalog_version=catalog.version, on_stage=stage_printer("Model"))
     for warning in predictor_warnings(predictor):
         click.echo(f"Warning: {warning}", err=True)
     outcome = lifecycle.plan_stack(
