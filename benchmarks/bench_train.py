@@ -18,7 +18,7 @@ import lightgbm as lgb
 from history.simulate import simulate
 from placement import features as F
 from placement.catalog import load_catalog
-from placement.learned.train import SATURATION, TrainConfig, _names, _table, prepare, train
+from placement.learned.train import FEATURE_GROUP, SATURATION, TrainConfig, prepare, train
 
 
 def timed(fn):
@@ -43,8 +43,8 @@ def main() -> None:
     spec = F.FeatureSpec.for_catalog(catalog.offerings)
     data = prepare(log, catalog.offerings, spec)
     lab = data.labels[SATURATION]
-    names = _names(SATURATION, spec)
-    X = _table(data.features, lab.rows, names)
+    names = list(spec.names(FEATURE_GROUP[SATURATION]))
+    X = F.matrix({k: data.features[k][lab.rows] for k in names}, names)
     plain_s, _ = timed(lambda: lgb.train({"objective": "regression", "verbosity": -1, "num_threads": config.num_threads},
                                          lgb.Dataset(X, lab.target, feature_name=names), num_boost_round=100))
     result = {
