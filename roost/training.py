@@ -71,11 +71,10 @@ def default_history(catalog: Catalog) -> tuple[pd.DataFrame, str]:
 
 
 def default_history_provenance() -> dict:
-    """What the default history was made from, for the default model's manifest: a rebuild
-    after the bundled sample or the simulator's world changes shows up here."""
+    """What the default history was made from, for the default model's manifest (the world its
+    rows were drawn from is ``training_data.world_versions``, as for any log)."""
     import hashlib
 
-    from history import world
     from history.sample import BUNDLED_SAMPLE_FILE, BUNDLED_SAMPLE_ROWS, BUNDLED_SAMPLE_SEED
 
     sample = resources.files("history").joinpath(BUNDLED_SAMPLE_FILE).read_bytes()
@@ -83,8 +82,6 @@ def default_history_provenance() -> dict:
         "bundled_sample": {"file": f"history/{BUNDLED_SAMPLE_FILE}", "sha256": hashlib.sha256(sample).hexdigest(),
                            "rows": BUNDLED_SAMPLE_ROWS, "seed": BUNDLED_SAMPLE_SEED},
         "simulated_extension": {"rows": EXTENSION_ROWS, "seed": EXTENSION_SEED},
-        # Hook for a versioned simulator world: `history.world.WORLD_VERSION`, once it exists.
-        "world_version": getattr(world, "WORLD_VERSION", None),
     }
 
 
@@ -137,7 +134,6 @@ def build_default_model(root: Path, *, on_stage: Stage | None = None) -> Path:
     created_at = pd.Timestamp(frame["observed_at"].max()).to_pydatetime()
     bundle = train(frame, catalog.offerings, catalog_version=catalog.version, source=source,
                    config=TrainConfig(), on_progress=on_stage, created_at=created_at)
-    del frame
     return registry.save(_with_provenance(bundle), root)
 
 

@@ -60,3 +60,4 @@ def test_a_missing_shipped_model_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.setattr(T, "shipped_model_root", lambda: tmp_path / "nothing")
     with pytest.raises(ModelArtifactError, match="roost train"):
         T.default_model(root=tmp_path)
+

@@ -62,6 +62,20 @@ def test_the_wheel_carries_the_shipped_model(project_root):
     assert shipped and shipped <= covered
 
 
+def test_a_changed_byte_or_file_is_a_difference(tmp_path):
+    import shutil
+
+    shipped = T.shipped_model_path()
+    copy = tmp_path / shipped.name
+    shutil.copytree(shipped, copy)
+    assert T.model_differences(copy, shipped) == []
+    data = bytearray((copy / "success.txt").read_bytes())
+    data[-2] ^= 1
+    (copy / "success.txt").write_bytes(bytes(data))
+    (copy / "extra.txt").write_text("x")
+    assert T.model_differences(copy, shipped) == ["extra.txt: only in the rebuilt model", "success.txt: bytes differ"]
+
+
 @pytest.mark.slow
 def test_rebuilding_from_the_bundled_history_gives_the_shipped_bytes(tmp_path):
     built = T.build_default_model(tmp_path)
