@@ -179,6 +179,18 @@ def default_model_path(*, root: Path | None = None) -> Path:
     return cached if cached is not None else shipped_model_path()
 
 
+def model_path(version: str, *, root: Path | None = None) -> Path | None:
+    """A model directory by version: the cache's, else the shipped default model's; None if neither."""
+    cached = (root or models_dir()) / version
+    if cached.is_dir():
+        return cached
+    try:
+        shipped = shipped_model_path()
+    except ModelArtifactError:
+        return None
+    return shipped if shipped.name == version else None
+
+
 def default_model(*, root: Path | None = None, catalog_version: str | None = None) -> registry.ModelBundle:
     """The default model, verified; a shipped model another trainer built is refused."""
     path = default_model_path(root=root)

@@ -192,7 +192,7 @@ def _default_model_version(root: Path) -> str | None:
 
     pointer = root / DEFAULT_POINTER
     if not pointer.is_file():
-        return None
+        return _shipped_version()
     try:
         version = json.loads(pointer.read_text()).get("version")
     except (OSError, UnicodeDecodeError, ValueError, AttributeError):
@@ -203,13 +203,31 @@ def _default_model_version(root: Path) -> str | None:
     return version
 
 
+def _shipped_version() -> str | None:
+    from placement.errors import ModelArtifactError
+    from roost.training import shipped_model_path
+
+    try:
+        return shipped_model_path().name
+    except ModelArtifactError:
+        return None
+
+
+def _in_registry(root: Path, version: str) -> bool:
+    from roost.training import model_path
+
+    return bool(MODEL_VERSION.match(version)) and model_path(version, root=root) is not None
+
+
 def _load_bundle(root: Path, version: str, catalog_version: str | None = None) -> Any:
     from placement.learned import registry
     from placement.learned.predictor import LearnedPredictor
+    from roost.training import model_path
 
     if not MODEL_VERSION.match(version):
         raise InputError(f"the committed plan names model version {version!r}, which is not a model version")
-    return registry.load(root / version, catalog_version=catalog_version, required=LearnedPredictor.required)
+    path = model_path(version, root=root) or root / version  # the cache, or the model roost ships
+    return registry.load(path, catalog_version=catalog_version, required=LearnedPredictor.required)
 
 
 def _committed_predictor(plan: DeploymentPlan, root: Path, catalog: Catalog) -> tuple[Predictor, str | None]:
@@ -220,7 +238,7 @@ def _committed_predictor(plan: DeploymentPlan, root: Path, catalog: Catalog) -> 
     version = plan.model_version
     if version is None:
         return predictor_for("baseline"), None
-    if MODEL_VERSION.match(version) and (root / version).is_dir():
+    if _in_registry(root, version):
         return LearnedPredictor(_load_bundle(root, version, catalog.version)), None
     if not MODEL_VERSION.match(version):
         raise InputError(f"the committed plan names model version {version!r}, which is not a model version")
@@ -254,7 +272,7 @@ def _quality_evidence(committed: str | None, default: str | None, root: Path, re
         return checks.QualityEvidence(committed_model=committed, default_model=default,
                                       passed_without_evaluation=f"the committed decisions were made by the "
                                                                 f"default model {default}")
-    if not MODEL_VERSION.match(committed) or not (root / committed).is_dir():
+    if not _in_registry(root, committed):
         return skip(f"model {committed}, which made the committed decisions, is not in the registry ({root}) to "
                     f"compare with the default model {default}")
     old, new = _load_bundle(root, committed), _load_bundle(root, default)

@@ -61,3 +61,11 @@ def test_a_missing_shipped_model_says_how_to_get_one(tmp_path, monkeypatch):
     with pytest.raises(ModelArtifactError, match="roost train"):
         T.default_model(root=tmp_path)
 
+
+
+def test_a_model_is_found_by_version_in_the_cache_or_among_the_shipped(tmp_path, small_default, tiny_config):
+    shipped = T.shipped_model_path()
+    assert T.model_path(shipped.name, root=tmp_path) == shipped
+    assert T.model_path("m-000000000000", root=tmp_path) is None
+    trained = T.train_models(None, config=tiny_config, root=tmp_path)
+    assert T.model_path(trained.bundle.version, root=tmp_path) == trained.path
