@@ -32,6 +32,7 @@ import pandas as pd
 from placement import features as F
 from placement.catalog import Catalog
 from placement.errors import InputError, RoostError
+from placement.learned import identity
 from placement.learned import train as T
 from placement.learned.registry import ModelBundle, version_id
 from placement.types import Offering
@@ -79,7 +80,7 @@ def read_history(path: str | Path):
 
 def _with_profile(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
-    out[PROFILE] = T.profile_keys(frame).astype(np.int64) if len(frame) else np.zeros(0, dtype=np.int64)
+    out[PROFILE] = identity.profile_keys(frame).astype(np.int64) if len(frame) else np.zeros(0, dtype=np.int64)
     return out
 
 
@@ -113,7 +114,7 @@ def held_out_profiles(data: T.TrainingSet, model: str, config: T.TrainConfig) ->
     held = T.holdout_mask(groups, config.validation_share, config.seed)
     if not held.any() or held.all():
         return frozenset()
-    keys = T.profile_keys(pd.DataFrame({c: data.raw[c] for c in T.PROFILE_KEY})).astype(np.int64)
+    keys = identity.profile_keys(pd.DataFrame({c: data.raw[c] for c in identity.PROFILE_KEY})).astype(np.int64)
     key_of_group = pd.Series(keys).groupby(data.groups).first()
     return frozenset(int(k) for k in key_of_group.loc[np.unique(groups[held])].to_numpy())
 

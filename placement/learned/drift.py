@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from placement import features as F
+from placement.learned import identity
 from placement.learned import train as T
 from placement.learned.registry import ModelBundle
 from placement.types import Offering
@@ -450,7 +451,7 @@ def whole_profiles(log: pd.DataFrame, max_rows: int) -> np.ndarray:
     every = int(np.ceil(len(log) / max_rows)) if max_rows else 1
     if every <= 1:
         return np.ones(len(log), dtype=bool)
-    return (T.profile_keys(log) % np.uint64(every)) == 0
+    return (identity.profile_keys(log) % np.uint64(every)) == 0
 
 
 def detect(log: pd.DataFrame, bundle: ModelBundle, offerings: Sequence[Offering], catalog_version: str,
