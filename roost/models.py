@@ -21,8 +21,9 @@ import pandas as pd
 from placement.catalog import Catalog
 from placement.errors import InputError, RoostError
 from placement.learned import registry
+from placement.learned.identity import profile_keys
 from placement.learned.promotion import Comparison, compare
-from placement.learned.train import TrainConfig, profile_keys, train
+from placement.learned.train import TrainConfig, train
 from roost import training
 from roost.drift import model_bundle, read_outcomes
 from roost.paths import models_dir
