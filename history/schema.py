@@ -264,6 +264,8 @@ def _parse(raw: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
             values = raw.dt.tz_localize("UTC")
         else:
             values = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601")
+        if not isinstance(values.dtype, pd.DatetimeTZDtype):  # e.g. an object column of naive timestamps
+            values = pd.to_datetime(values, utc=True, errors="coerce")
         # Nanosecond timestamps span 1677-2262; a year 2999 typo is an error, not an overflow.
         outside = ((values < _EARLIEST) | (values > _LATEST)).fillna(False).to_numpy(dtype=bool)
         values = values.where(~outside).astype("datetime64[ns, UTC]")
