@@ -44,6 +44,7 @@ Deterministic for a seed (and catalog): the same call returns the same frame.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -140,69 +141,16 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     lam = offered / replicas
     p50, p95, p99 = _latencies(model, row_combo, speed, lam, rng, on_progress)
 
-    # Outcomes.
-    fits = model.fits[row_combo]
-    runs = model.runs[row_combo]
     off_rows = off.iloc[row_offering].reset_index(drop=True)
-    fail_p = capacity_failure_prob(off_rows, row_spot)
-    rate = interruption_rate(off_rows, row_spot)
-    no_capacity = rng.random(n_rows) < deployment_failure_prob(fail_p, replicas)
-    bad_release = rng.random(n_rows) < BAD_RELEASE_RATE
-    outcome = np.full(n_rows, "ok", dtype=object)
     slo = profiles["slo_p95_latency_ms"].to_numpy()[row_profile]
-    serving = runs & fits & ~no_capacity & ~bad_release
-    interruptions = np.where(serving & row_spot, rng.poisson(rate * replicas * hours / HOURS_PER_MONTH), 0)
-    violated = serving & ~(p95 <= slo)
-    outcome[violated] = "slo_violation"
-
-    # Capacity at the SLO under this window's noise, for rows that hit it.
-    cap_obs = cap_true[row_combo] * speed
-    hit = np.flatnonzero(violated)
-    if len(hit):
-        cap_obs[hit] = capacity(model.take(row_combo[hit]).scaled(speed[hit]))
-    # Interruptions that leave less capacity than the load degrade the window.
-    short = (replicas - 1) * cap_obs < offered
-    degraded = serving & (interruptions > 0) & short
-    outage_share = interruptions * REPLACEMENT_MINUTES / 60.0 / hours
-    breaks_p95 = degraded & (outage_share > 0.05)
-    bump = slo * rng.uniform(1.05, 2.0, n_rows)
-    scale = np.where(breaks_p95 & (p95 <= slo), bump / np.where(p95 > 0, p95, 1.0), 1.0)
-    p50, p95, p99 = p50 * np.where(breaks_p95, np.maximum(scale, 1.0), 1.0), p95 * scale, p99 * scale
-    # Logs carry measurements: round, keep p50 ≤ p95 ≤ p99, then judge the SLO on what is logged.
-    p50 = _round_sig(p50)
-    p95 = np.fmax(_round_sig(p95), p50)
-    p99 = np.fmax(_round_sig(p99), p95)
-    slo_met = p95 <= slo
-    outcome[:] = np.where(slo_met, "ok", "slo_violation")
-    outcome[degraded] = "interrupted"
-    outcome[~no_capacity & fits & runs & bad_release] = "crash_loop"
-    outcome[~runs] = "crash_loop"
-    outcome[runs & ~fits] = "oom"
-    outcome[runs & fits & no_capacity & ~bad_release] = "capacity_unavailable"
-    serving = np.isin(outcome, ("ok", "slo_violation", "interrupted"))
-    slo_met = serving & slo_met
+    o = _outcomes(model, row_combo, off_rows, row_spot, replicas, hours, offered, cap_true, speed, slo,
+                  (p50, p95, p99), rng)
+    outcome, serving, slo_met, interruptions, cap_obs = o.outcome, o.serving, o.slo_met, o.interruptions, o.cap_obs
+    p50, p95, p99 = o.p50, o.p95, o.p99
 
     achieved = np.where(slo_met, lam, np.minimum(lam, cap_obs))
-    gpu_path = model.gpu_path[row_combo]
-    has_gpu = off_rows["has_gpu"].to_numpy(dtype=bool)
-    max_row = max_rps[row_combo] * speed
-    busy = np.clip(lam / np.maximum(max_row, 1e-9), 0.0, 1.0)
-    util_noise = np.exp(rng.normal(0.0, 0.05, n_rows))
-    gpu_util = np.where(has_gpu, np.where(gpu_path, np.clip(busy * util_noise, 0, 1), 0.0), np.nan)
-    vcpus = off_rows["vcpus"].to_numpy(dtype=float)
-    host_ms = model.host_ms[row_combo] / speed
-    host_busy = lam * host_ms / 1e3 / np.maximum(vcpus, 1.0) + 0.03
-    cpu_util = np.clip(np.where(gpu_path, host_busy, busy) * util_noise, 0.0, 1.0)
-
-    # Failures: short windows, no throughput, no latencies.
-    fail_hours = np.round(rng.uniform(0.1, 1.0, n_rows), 2)
-    hours = np.where(serving, hours, np.where(outcome == "capacity_unavailable", np.round(rng.uniform(0.1, 2.0, n_rows), 2),
-                                              fail_hours))
-    price = np.array([o.price_hour_usd for o in offerings])[row_offering]
-    spot_price = np.array([o.spot_price_hour_usd or o.price_hour_usd for o in offerings])[row_offering]
-    billed = np.array([world.shift.price_factor_of(o.cloud.value) for o in offerings])[row_offering]
-    hourly = np.where(row_spot, spot_price, price) * billed
-    cost = np.where(outcome == "capacity_unavailable", 0.0, replicas * hours * hourly * EXTRA_COST)
+    gpu_util, cpu_util = _utilization(model, row_combo, off_rows, max_rps, speed, lam, rng)
+    hours, cost = _billing(world, offerings, row_offering, row_spot, replicas, serving, outcome, hours, rng)
     nan = np.nan
     for arr in (achieved, p50, p95, p99, gpu_util, cpu_util):
         arr[~serving] = nan
@@ -243,6 +191,101 @@ def simulate(n_rows: int, *, seed: int, catalog: Catalog, specs: list[ModelSpec]
     if on_progress:
         on_progress(n_rows, n_rows)
     return frame
+
+
+class _Outcomes(NamedTuple):
+    outcome: np.ndarray
+    serving: np.ndarray
+    slo_met: np.ndarray
+    interruptions: np.ndarray
+    cap_obs: np.ndarray
+    p50: np.ndarray
+    p95: np.ndarray
+    p99: np.ndarray
+
+
+def _outcomes(model: ServiceModel, row_combo: np.ndarray, off_rows: pd.DataFrame, row_spot: np.ndarray,
+              replicas: np.ndarray, hours: np.ndarray, offered: np.ndarray, cap_true: np.ndarray, speed: np.ndarray,
+              slo: np.ndarray, latencies: tuple[np.ndarray, np.ndarray, np.ndarray],
+              rng: np.random.Generator) -> _Outcomes:
+    """What became of every window: capacity failures, bad releases, OOM, spot interruptions that
+    degrade serving, and the SLO judged on the latencies as logged (rounded)."""
+    n_rows = len(row_combo)
+    p50, p95, p99 = latencies
+    fits = model.fits[row_combo]
+    runs = model.runs[row_combo]
+    fail_p = capacity_failure_prob(off_rows, row_spot)
+    rate = interruption_rate(off_rows, row_spot)
+    no_capacity = rng.random(n_rows) < deployment_failure_prob(fail_p, replicas)
+    bad_release = rng.random(n_rows) < BAD_RELEASE_RATE
+    outcome = np.full(n_rows, "ok", dtype=object)
+    serving = runs & fits & ~no_capacity & ~bad_release
+    interruptions = np.where(serving & row_spot, rng.poisson(rate * replicas * hours / HOURS_PER_MONTH), 0)
+    violated = serving & ~(p95 <= slo)
+    outcome[violated] = "slo_violation"
+
+    # Capacity at the SLO under this window's noise, for rows that hit it.
+    cap_obs = cap_true[row_combo] * speed
+    hit = np.flatnonzero(violated)
+    if len(hit):
+        cap_obs[hit] = capacity(model.take(row_combo[hit]).scaled(speed[hit]))
+    # Interruptions that leave less capacity than the load degrade the window.
+    short = (replicas - 1) * cap_obs < offered
+    degraded = serving & (interruptions > 0) & short
+    outage_share = interruptions * REPLACEMENT_MINUTES / 60.0 / hours
+    breaks_p95 = degraded & (outage_share > 0.05)
+    bump = slo * rng.uniform(1.05, 2.0, n_rows)
+    scale = np.where(breaks_p95 & (p95 <= slo), bump / np.where(p95 > 0, p95, 1.0), 1.0)
+    p50, p95, p99 = p50 * np.where(breaks_p95, np.maximum(scale, 1.0), 1.0), p95 * scale, p99 * scale
+    # Logs carry measurements: round, keep p50 ≤ p95 ≤ p99, then judge the SLO on what is logged.
+    p50 = _round_sig(p50)
+    p95 = np.fmax(_round_sig(p95), p50)
+    p99 = np.fmax(_round_sig(p99), p95)
+    slo_met = p95 <= slo
+    outcome[:] = np.where(slo_met, "ok", "slo_violation")
+    outcome[degraded] = "interrupted"
+    outcome[~no_capacity & fits & runs & bad_release] = "crash_loop"
+    outcome[~runs] = "crash_loop"
+    outcome[runs & ~fits] = "oom"
+    outcome[runs & fits & no_capacity & ~bad_release] = "capacity_unavailable"
+    serving = np.isin(outcome, ("ok", "slo_violation", "interrupted"))
+    slo_met = serving & slo_met
+    return _Outcomes(outcome, serving, slo_met, interruptions, cap_obs, p50, p95, p99)
+
+
+def _utilization(model: ServiceModel, row_combo: np.ndarray, off_rows: pd.DataFrame, max_rps: np.ndarray,
+                 speed: np.ndarray, lam: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """GPU and CPU utilization of every window: the GPU busy with the load; the host busy with
+    pre-processing on GPU rows and with the model itself on CPU rows; one noise draw for both."""
+    n_rows = len(row_combo)
+    gpu_path = model.gpu_path[row_combo]
+    has_gpu = off_rows["has_gpu"].to_numpy(dtype=bool)
+    max_row = max_rps[row_combo] * speed
+    busy = np.clip(lam / np.maximum(max_row, 1e-9), 0.0, 1.0)
+    util_noise = np.exp(rng.normal(0.0, 0.05, n_rows))
+    gpu_util = np.where(has_gpu, np.where(gpu_path, np.clip(busy * util_noise, 0, 1), 0.0), np.nan)
+    vcpus = off_rows["vcpus"].to_numpy(dtype=float)
+    host_ms = model.host_ms[row_combo] / speed
+    host_busy = lam * host_ms / 1e3 / np.maximum(vcpus, 1.0) + 0.03
+    cpu_util = np.clip(np.where(gpu_path, host_busy, busy) * util_noise, 0.0, 1.0)
+    return gpu_util, cpu_util
+
+
+def _billing(world: World, offerings: list, row_offering: np.ndarray, row_spot: np.ndarray, replicas: np.ndarray,
+             serving: np.ndarray, outcome: np.ndarray, hours: np.ndarray,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Hours and cost of every window. Failures are short windows; a deployment that never got
+    capacity bills nothing. Prices are the catalog's, times the world's billing shift."""
+    n_rows = len(row_offering)
+    fail_hours = np.round(rng.uniform(0.1, 1.0, n_rows), 2)
+    hours = np.where(serving, hours, np.where(outcome == "capacity_unavailable", np.round(rng.uniform(0.1, 2.0, n_rows), 2),
+                                              fail_hours))
+    price = np.array([o.price_hour_usd for o in offerings])[row_offering]
+    spot_price = np.array([o.spot_price_hour_usd or o.price_hour_usd for o in offerings])[row_offering]
+    billed = np.array([world.shift.price_factor_of(o.cloud.value) for o in offerings])[row_offering]
+    hourly = np.where(row_spot, spot_price, price) * billed
+    cost = np.where(outcome == "capacity_unavailable", 0.0, replicas * hours * hourly * EXTRA_COST)
+    return hours, cost
 
 
 def _size(specs: list[ModelSpec], cap_true: np.ndarray, max_rps: np.ndarray, u_prof: np.ndarray,
