@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from history.atomic import atomic_write_text
 from placement.errors import InputError
-from placement.plan import DeploymentPlan
 from placement.yamlsafe import YamlError, read_yaml_file
 from stacks.keys import PLAN_KEY
+
+if TYPE_CHECKING:  # the CLI imports this module for its help screens; the plan model loads on use
+    from placement.plan import DeploymentPlan
 
 
 class StackFileError(InputError):
@@ -94,6 +96,8 @@ def read_plan(project_dir: Path, stack: str) -> DeploymentPlan | None:
             raise InputError(f"Pulumi.{stack}.yaml: {PLAN_KEY} is nested too deeply") from None
     if not isinstance(value, dict):
         raise InputError(f"Pulumi.{stack}.yaml: {PLAN_KEY} must be an object")
+    from placement.plan import DeploymentPlan
+
     return DeploymentPlan.from_dict(value)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from roost.cli import COMMANDS
 
-HEAVY = ("lightgbm", "pandas", "pulumi", "pulumi_aws", "pulumi_gcp", "pulumi_azure_native", "matplotlib",
+HEAVY = ("lightgbm", "pandas", "numpy", "pydantic", "pulumi", "pulumi_aws", "pulumi_gcp", "pulumi_azure_native", "matplotlib",
          "dask", "distributed", "sklearn", "scipy", "pyarrow")
 
 
