@@ -25,7 +25,7 @@ from typing import Any
 
 from placement.catalog import Catalog
 from placement.costs import UNASSIGNED_TEAM
-from placement.diff import ESTIMATE_FIELDS, ModelDiff, diff_plans
+from placement.diff import ESTIMATE_FIELDS, FieldChange, ModelDiff, diff_plans
 from placement.plan import Deployment, DeploymentPlan
 from placement.types import HOURS_PER_MONTH, Choice, Fleet, Purchase, Recommendation
 
@@ -78,21 +78,11 @@ def budget_status(cost_usd: float, limit_usd: float | None) -> str | None:
 
 # -- the change between two plans (reused by `roost ci`) ------------------------------------------
 @dataclass(frozen=True, kw_only=True)
-class FieldMove:
-    field: str
-    before: Any
-    after: Any
-
-    def to_dict(self) -> dict:
-        return {"field": self.field, "from": self.before, "to": self.after}
-
-
-@dataclass(frozen=True, kw_only=True)
 class ModelChange:
     model: str
     team: str | None
     change: str                      # a placement.diff change kind
-    moves: tuple[FieldMove, ...]     # placement fields with before and after values
+    moves: tuple[FieldChange, ...]   # placement fields with before and after values
     other_changes: tuple[str, ...]   # other changed settings, by name only
     before: str | None               # "aws/us-east-1 g5.xlarge spot ×3", None when added
     after: str | None                # None when removed
@@ -102,7 +92,7 @@ class ModelChange:
 
     def to_dict(self) -> dict:
         return {"model": self.model, "team": self.team, "change": self.change,
-                "moves": [m.to_dict() for m in self.moves], "other_changes": list(self.other_changes),
+                "moves": [{"field": m.field, **m.to_dict()} for m in self.moves], "other_changes": list(self.other_changes),
                 "from": self.before, "to": self.after,
                 "previous_monthly_cost_usd": self.previous_monthly_cost_usd,
                 "monthly_cost_usd": self.monthly_cost_usd, "delta_monthly_cost_usd": self.delta_monthly_cost_usd}
@@ -144,8 +134,7 @@ def placement_label(snapshot: Mapping[str, Any] | None) -> str | None:
 
 
 def _model_change(m: ModelDiff, before_c: int, after_c: int) -> ModelChange:
-    moves = tuple(FieldMove(field=f.field, before=f.before, after=f.after)
-                  for name in MOVE_FIELDS if (f := m.field(name)) is not None)
+    moves = tuple(f for name in MOVE_FIELDS if (f := m.field(name)) is not None)
     others = tuple(f.field for f in m.fields if f.field not in MOVE_FIELDS and f.field not in ESTIMATE_FIELDS)
     if not moves and not others:
         others = tuple(f.field for f in m.fields if f.field in ESTIMATE_FIELDS)
