@@ -13,8 +13,8 @@ import time
 import uuid
 from pathlib import Path
 
-from history.atomic import atomic_write_bytes
 from history.versions import Provenance, VersionDraft, VersionStore, canonical_bytes
+from placement.atomic import atomic_write_bytes
 from placement.baseline import HeuristicPredictor
 from placement.catalog import load_catalog
 from placement.plan import DeploymentPlan

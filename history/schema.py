@@ -68,7 +68,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from history.atomic import atomic_write_bytes
+from placement.atomic import atomic_write_bytes
 from placement.catalog import Catalog
 from placement.errors import InputError, did_you_mean
 from placement.types import Cloud, Precision, Purchase, Task

@@ -34,7 +34,7 @@ import filelock
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from history.atomic import _fsync_dir, atomic_write_bytes
+from placement.atomic import _fsync_dir, atomic_write_bytes
 from placement.errors import InputError, RoostError
 
 # Where a version store may live. memory:// is refused: its versions vanish with the process

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from history.atomic import atomic_write_text
+from placement.atomic import atomic_write_text
 from placement.errors import InputError
 from placement.yamlsafe import YamlError, read_yaml_file
 from stacks.keys import PLAN_KEY

@@ -30,7 +30,7 @@ from pathlib import Path
 import lightgbm as lgb
 import pandas as pd
 
-from history.atomic import atomic_write_text
+from placement.atomic import atomic_write_text
 from placement.catalog import Catalog, load_catalog
 from placement.errors import InputError, ModelArtifactError
 from placement.features import FEATURES_SCHEMA_VERSION

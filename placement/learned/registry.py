@@ -39,6 +39,7 @@ from pathlib import Path
 import filelock
 import lightgbm as lgb
 
+from placement.atomic import atomic_write_bytes
 from placement.errors import ModelArtifactError
 from placement.features import FeatureSpec
 
@@ -294,7 +295,7 @@ def append_event(root: str | Path, event: Mapping, *, now: datetime | None = Non
     events = read_events(root)
     stamped = {"n": len(events) + 1, "at": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"), **event}
     body = "".join(json.dumps(e, sort_keys=True, default=str) + "\n" for e in [*events, stamped])
-    _replace(root / EVENTS, body.encode())
+    atomic_write_bytes(root / EVENTS, body.encode())
     return stamped
 
 
@@ -312,17 +313,3 @@ def champions(events: Sequence[Mapping], initial: str | None) -> list[str | None
         elif e["type"] == "rollback" and len(stack) > 1:
             stack.pop()
     return stack
-
-
-def _replace(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -25,7 +25,7 @@ def calibrate_cmd(benchmarks: str | None, check: bool, output: str | None, as_js
     The same table always gives the same file (and world version); an edited file is refused.
     """
     from history import calibration as C
-    from history.atomic import atomic_write_bytes
+    from placement.atomic import atomic_write_bytes
 
     if check:
         report = C.check(benchmarks)

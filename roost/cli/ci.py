@@ -103,7 +103,7 @@ def _run(ctx: click.Context, stack: str, fleet: str | None, base_version: int | 
 
 
 def _write(path: str, text: str) -> None:
-    from history.atomic import atomic_write_text
+    from placement.atomic import atomic_write_text
 
     atomic_write_text(path, text)
 

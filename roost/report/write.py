@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from history.atomic import atomic_write_text
+from placement.atomic import atomic_write_text
 from placement.errors import InputError
 
 

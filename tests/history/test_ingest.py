@@ -83,7 +83,7 @@ def test_an_interrupted_ingest_leaves_the_history_as_it_was(logs, catalog, tmp_p
         raise KeyboardInterrupt("power cut")
 
     # The new file is fully written, then the process dies before it replaces the store.
-    monkeypatch.setattr("history.atomic.os.replace", crash_during_rename)
+    monkeypatch.setattr("placement.atomic.os.replace", crash_during_rename)
     with pytest.raises(KeyboardInterrupt):
         ingest(tmp_path / "b.csv", store=store, catalog=catalog)
     monkeypatch.undo()
